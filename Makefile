@@ -63,8 +63,8 @@ $(SKEL): $(BUILD)/bpf/relayd.bpf.o
 	@mkdir -p $(@D)
 	$(Q)$(BPFTOOL) gen skeleton $< name relayd_bpf > $@.tmp && mv $@.tmp $@
 
-# every user object may include the skeleton header through fastpath code
-$(LIB_OBJS) $(BUILD)/user/main.o: | $(SKEL)
+# only the fast-path loader includes the generated skeleton
+$(filter $(BUILD)/user/fastpath/%,$(LIB_OBJS)): | $(SKEL)
 
 $(BUILD)/%.o: %.c
 	$(call msg,CC,$@)
@@ -91,8 +91,6 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/librelayd.a
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm
-
-$(BUILD)/tests/unit/%.o $(BUILD)/tests/tools/%.o $(BUILD)/tools/%.o: | $(SKEL)
 
 tests-build: all $(UNIT_BINS) $(TOOL_BINS)
 
