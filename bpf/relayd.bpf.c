@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/* relayd fast path, kernel side.
+ *
+ * Both TCP sockets of a relayed connection sit in two SOCKHASHes keyed by
+ * socket cookie: fp_tx (no programs: the redirect target) and fp_rx (carries
+ * this sk_skb stream verdict).  For every skb arriving on a paired socket the
+ * verdict looks up the socket's fp_conns entry and redirects the skb to the
+ * peer's egress, counting bytes; a demoted socket (its peer stopped reading)
+ * gets SK_PASS so its data is charged to its own receive buffer and copied by
+ * userspace.  Every check_step redirected bytes a ring-buffer event asks
+ * userspace to look at the peer's queue (redirected skbs are not
+ * memory-accounted, so userspace bounds them). */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "relayd/fastpath_abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, FP_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, __u64);
+} fp_tx SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, FP_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, __u64);
+} fp_rx SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FP_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, struct fp_conn);
+} fp_conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FP_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, __u32);
+} fp_flags SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FP_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} fp_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} fp_events SEC(".maps");
+
+/* set by userspace before load */
+const volatile __u64 check_step = 1 << 20;
+
+static __always_inline void stat_add(__u32 idx, __u64 v)
+{
+	__u64 *c = bpf_map_lookup_elem(&fp_stats, &idx);
+
+	if (c)
+		*c += v;
+}
+
+SEC("sk_skb/stream_verdict")
+int relayd_verdict(struct __sk_buff *skb)
+{
+	__u64 cookie, peer, len = skb->len;
+	struct fp_conn *st;
+	__u32 *flags;
+	long ret;
+
+	/* a bare FIN arrives as an empty skb; redirected it would make the peer's
+	 * psock backlog fail with EPIPE.  userspace propagates FIN itself. */
+	if (len == 0) {
+		stat_add(FP_STAT_ZERO_SKBS, 1);
+		return SK_DROP;
+	}
+	cookie = bpf_get_socket_cookie(skb);
+	st = bpf_map_lookup_elem(&fp_conns, &cookie);
+	if (!st) {
+		stat_add(FP_STAT_NO_STATE, 1);
+		return SK_PASS;
+	}
+	flags = bpf_map_lookup_elem(&fp_flags, &cookie);
+	if (flags && (*flags & FP_FLAG_DEMOTED)) {
+		__sync_fetch_and_add(&st->passed, len);
+		stat_add(FP_STAT_PASS_BYTES, len);
+		return SK_PASS;
+	}
+	peer = st->peer_cookie;
+	ret = bpf_sk_redirect_hash(skb, &fp_tx, &peer, 0);
+	if (ret != SK_PASS) {
+		__sync_fetch_and_add(&st->drops, len);
+		stat_add(FP_STAT_DROP_BYTES, len);
+		return ret;
+	}
+	__sync_fetch_and_add(&st->bytes, len);
+	__sync_fetch_and_add(&st->skbs, 1);
+	stat_add(FP_STAT_REDIR_BYTES, len);
+	stat_add(FP_STAT_REDIR_SKBS, 1);
+	/* racing CPUs may both emit: an extra event is harmless */
+	if (st->bytes - st->notified >= check_step) {
+		struct fp_event ev = { .cookie = cookie, .bytes = st->bytes };
+
+		st->notified = ev.bytes;
+		if (bpf_ringbuf_output(&fp_events, &ev, sizeof(ev), 0))
+			stat_add(FP_STAT_EVENTS_LOST, 1);
+	}
+	return SK_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,208 @@
+/* Loading the fast path: open the skeleton, load it, attach the verdict to
+ * the rx sockhash, optionally pin the maps, start the fast-path thread.  Any
+ * failure leaves the fast path off with one log line saying why; the daemon
+ * keeps running on splice(2). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "fastpath/fp_internal.h"
+#include "relayd.skel.h"
+#include "relayd/fastpath_abi.h"
+
+struct fp_state fp_g = { .tx_fd = -1, .rx_fd = -1, .conns_fd = -1, .flags_fd = -1,
+			 .stats_fd = -1, .events_fd = -1 };
+static struct relayd_bpf *g_skel;
+static const struct log_ctx lc = { .kind = "fastpath" };
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	/* libbpf's warnings (e.g. about RLIMIT_MEMLOCK) are harmless here: debug only */
+	if (level == LIBBPF_DEBUG || !log_enabled(LOG_DEBUG))
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	log_debug(&lc, "libbpf: %s", buf);
+	return 0;
+}
+
+static void set_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void set_status(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(fp_g.status, sizeof(fp_g.status), fmt, ap);
+	va_end(ap);
+}
+
+static const char *hint(int err)
+{
+	if (err == EPERM || err == EACCES)
+		return " (needs root, or CAP_BPF and CAP_NET_ADMIN)";
+	if (err == ENOSYS || err == EINVAL || err == EOPNOTSUPP)
+		return " (kernel without BPF sockmap support)";
+	return "";
+}
+
+static int pin_maps(const char *dir)
+{
+	struct { struct bpf_map *m; const char *name; } maps[] = {
+		{ g_skel->maps.fp_conns, "fp_conns" },
+		{ g_skel->maps.fp_flags, "fp_flags" },
+		{ g_skel->maps.fp_stats, "fp_stats" },
+	};
+	char path[256];
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
+		int err;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, maps[i].name);
+		unlink(path);   /* a previous daemon's pin */
+		err = bpf_map__pin(maps[i].m, path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void fp_init(const struct fp_opts *o)
+{
+	int err;
+
+	fp_g.opts = *o;
+	if (!fp_g.opts.queue_limit)
+		fp_g.opts.queue_limit = FP_DEFAULT_QUEUE_LIMIT;
+	if (!fp_g.opts.check_step)
+		fp_g.opts.check_step = FP_DEFAULT_CHECK_STEP;
+	if (!o->enabled) {
+		set_status("off (--fastpath=off)");
+		log_info(&lc, "fast path off (--fastpath=off): TCP pairs use splice(2)");
+		return;
+	}
+	libbpf_set_print(libbpf_log);
+	g_skel = relayd_bpf__open();
+	if (!g_skel) {
+		err = errno;
+		set_status("unavailable: cannot open BPF object: %s", strerror(err));
+		goto fail;
+	}
+	g_skel->rodata->check_step = fp_g.opts.check_step;
+	err = relayd_bpf__load(g_skel);
+	if (err) {
+		set_status("unavailable: cannot load BPF programs: %s%s", strerror(-err), hint(-err));
+		goto fail;
+	}
+	fp_g.tx_fd = bpf_map__fd(g_skel->maps.fp_tx);
+	fp_g.rx_fd = bpf_map__fd(g_skel->maps.fp_rx);
+	fp_g.conns_fd = bpf_map__fd(g_skel->maps.fp_conns);
+	fp_g.flags_fd = bpf_map__fd(g_skel->maps.fp_flags);
+	fp_g.stats_fd = bpf_map__fd(g_skel->maps.fp_stats);
+	fp_g.events_fd = bpf_map__fd(g_skel->maps.fp_events);
+	/* libbpf 1.1 has no SEC("sk_skb/verdict") attach helper for sockmaps */
+	if (bpf_prog_attach(bpf_program__fd(g_skel->progs.relayd_verdict), fp_g.rx_fd,
+			    BPF_SK_SKB_STREAM_VERDICT, 0)) {
+		err = errno;
+		set_status("unavailable: cannot attach the sk_skb verdict: %s%s", strerror(err),
+			   hint(err));
+		goto fail;
+	}
+	if (o->pin) {
+		err = pin_maps(o->pin_dir ? o->pin_dir : FP_PIN_DIR);
+		if (err)
+			log_warn(&lc, "cannot pin fast-path maps under %s: %s (relayctl map dump "
+				 "needs them; the fast path still works)",
+				 o->pin_dir ? o->pin_dir : FP_PIN_DIR, strerror(err < 0 ? -err : err));
+	}
+	err = fp_thread_start();
+	if (err) {
+		set_status("unavailable: cannot start the fast-path thread: %s", strerror(-err));
+		goto fail;
+	}
+	fp_g.ready = true;
+	set_status("loaded");
+	log_info(&lc, "fast path loaded: sockhash pairs, sk_skb verdict redirect, demotion above %llu queued bytes",
+		 (unsigned long long)fp_g.opts.queue_limit);
+	return;
+fail:
+	log_warn(&lc, "fast path %s; TCP pairs use splice(2) instead", fp_g.status);
+	if (g_skel)
+		relayd_bpf__destroy(g_skel);
+	g_skel = NULL;
+	fp_g.tx_fd = fp_g.rx_fd = fp_g.conns_fd = fp_g.flags_fd = fp_g.stats_fd = -1;
+	fp_g.events_fd = -1;
+}
+
+void fp_stop(void)
+{
+	if (!fp_g.ready)
+		return;
+	fp_thread_stop();
+	fp_g.ready = false;
+	relayd_bpf__destroy(g_skel);
+	g_skel = NULL;
+}
+
+bool fp_ready(void)
+{
+	return fp_g.ready;
+}
+
+const char *fp_status(void)
+{
+	return fp_g.status;
+}
+
+uint64_t fp_socket_bytes(uint64_t cookie)
+{
+	struct fp_conn c;
+
+	if (!fp_g.ready || !cookie || bpf_map_lookup_elem(fp_g.conns_fd, &cookie, &c))
+		return 0;
+	return c.bytes;
+}
+
+void fp_get_totals(struct fp_totals *t)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
+	memset(t, 0, sizeof(*t));
+	t->pairs_active = atomic_load(&fp_g.pairs_active);
+	t->pairs_total = atomic_load(&fp_g.pairs_total);
+	t->demotions = atomic_load(&fp_g.demotions);
+	t->insert_refused = atomic_load(&fp_g.insert_refused);
+	if (!fp_g.ready || ncpu <= 0)
+		return;
+	{
+		uint64_t vals[ncpu], sum[FP_STAT_MAX] = { 0 };
+
+		for (__u32 k = 0; k < FP_STAT_MAX; k++) {
+			if (bpf_map_lookup_elem(fp_g.stats_fd, &k, vals))
+				continue;
+			for (int c = 0; c < ncpu; c++)
+				sum[k] += vals[c];
+		}
+		t->redirected_bytes = sum[FP_STAT_REDIR_BYTES];
+		t->redirected_skbs = sum[FP_STAT_REDIR_SKBS];
+		t->dropped_bytes = sum[FP_STAT_DROP_BYTES];
+		t->passed_bytes = sum[FP_STAT_PASS_BYTES];
+		t->zero_skbs = sum[FP_STAT_ZERO_SKBS];
+		t->no_state = sum[FP_STAT_NO_STATE];
+		t->events_lost = sum[FP_STAT_EVENTS_LOST];
+	}
+}

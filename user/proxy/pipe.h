@@ -1,0 +1,44 @@
+/* The pipe moves bytes between the client side and the target side of a
+ * connection until both directions are closed, then closes both and finishes
+ * the connection's registry entry.  It starts as a userspace copy pump and,
+ * as soon as both ends are bare TCP sockets with nothing buffered and no
+ * partially read segment, hands them to the kernel fast path (or, without
+ * BPF, to the splice(2) pump).  Half-close is propagated; a reset on one side
+ * resets the other. */
+#ifndef RELAYD_PROXY_PIPE_H
+#define RELAYD_PROXY_PIPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct stream;
+struct conn_info;
+
+enum pipe_side { PIPE_CLIENT = 0, PIPE_TARGET = 1 };
+
+struct pipe_opts {
+	/* bytes already read from side i that must be written to the other side first */
+	const uint8_t *pending[2];
+	size_t pending_len[2];
+	/* the last read from side i filled its buffer: it may have stopped inside a
+	 * segment, so the kernel path must wait for a short read first */
+	bool last_read_full[2];
+};
+
+/* Takes ownership of both streams and ci (also on failure, when everything is
+ * closed and ci finished).  Returns 0 or -ENOMEM. */
+int pipe_start(struct stream *client, struct stream *target, struct conn_info *ci,
+	       const struct pipe_opts *o);
+
+/* Process-wide data-path policy, set once at start-up. */
+enum pipe_accel { PIPE_ACCEL_KERNEL, PIPE_ACCEL_SPLICE, PIPE_ACCEL_NONE };
+void pipe_set_accel(enum pipe_accel a);
+
+/* The splice(2) pump: both fds are connected non-blocking TCP sockets owned
+ * from now on by the pump (side 0 = client).  Returns 0, or -errno with the
+ * fds still owned by the caller. */
+struct loop;
+int splice_pump_start(struct loop *l, int fd_client, int fd_target, struct conn_info *ci);
+
+#endif
