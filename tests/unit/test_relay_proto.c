@@ -628,6 +628,7 @@ static bool run_server_vector(const char *name, const char *hex, const json_t *m
 		rc = relay_decode(copy, len, RELAY_DECODE_STRICT, &m, NULL);
 		CHECK_INT(rc, RELAY_HDR_LEN);
 		CHECK_INT(m.code, RELAY_STATUS_OK);
+		check_prefixes(all, RELAY_HDR_LEN);
 		free(copy);
 		free(all);
 		return true;
@@ -779,6 +780,7 @@ static bool run_client_vector(const char *name, const char *hex, const json_t *m
 		rc = relay_decode(copy, len, RELAY_DECODE_STRICT, &m, NULL);
 		CHECK_INT(rc, rlen);
 		CHECK_STR(relay_msg_network(&m), udp ? "udp" : "tcp");
+		check_prefixes(all, (size_t)rlen);
 		free(copy);
 
 		/* the client's first read: exactly the response, then payload */
@@ -787,6 +789,7 @@ static bool run_client_vector(const char *name, const char *hex, const json_t *m
 		rc = relay_decode(copy, slen, RELAY_DECODE_STRICT, &m, NULL);
 		CHECK_INT(rc, RELAY_HDR_LEN);
 		CHECK_INT(m.code, RELAY_STATUS_OK);
+		check_prefixes(sent, RELAY_HDR_LEN);
 		off = RELAY_HDR_LEN;
 		if (udp && slen >= off + RELAY_UDP_HDR) {
 			CHECK_INT(be16(sent + off), strlen(first));
@@ -807,6 +810,7 @@ static bool run_client_vector(const char *name, const char *hex, const json_t *m
 
 		CHECK_INT(rc, RELAY_HDR_LEN);
 		CHECK_INT(m.code, jint(mn, "status", -1));
+		check_prefixes(b, len);
 		CHECK_STR(relay_status_text(m.code), jstr(mn, "status_text"));
 		/* the connector's error is fmt "%d %s" */
 		snprintf(text, sizeof(text), "%d %s", m.code, relay_status_text(m.code));
