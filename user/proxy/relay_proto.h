@@ -50,7 +50,7 @@ enum relay_network {
 /* Errors, negative; relay_strerror() gives Go's error text. */
 enum relay_err {
 	RELAY_OK = 0,
-	RELAY_E_EOF = -1,               /* "EOF": no bytes at all */
+	RELAY_E_EOF = -1,               /* "EOF": no bytes at all (of a message or a feature's data) */
 	RELAY_E_UNEXPECTED_EOF = -2,    /* "unexpected EOF": truncated message or feature */
 	RELAY_E_BAD_VERSION = -3,       /* "bad version" */
 	RELAY_E_SHORT_BUFFER = -4,      /* "short buffer": feature payload too short */
@@ -66,7 +66,7 @@ enum relay_err {
 };
 
 const char *relay_strerror(int err);
-/* "Bad Request", "Unauthorized", ... ; "" for an unknown status. */
+/* "Bad Request", "Unauthorized", ... ; "" for OK and unknown statuses (as GOST). */
 const char *relay_status_text(int status);
 
 struct relay_addr {
@@ -106,9 +106,11 @@ enum relay_decode_mode {
  *        bytes after it belong to the data stream;
  *   0    need more input; *need (if not NULL) is the total length required so far
  *        (4 until the header is in, then 4 + FLEN);
- *   < 0  enum relay_err.  With len == 0 at end of input the caller reports
- *        RELAY_E_EOF; with a partial message at end of input, RELAY_E_UNEXPECTED_EOF.
- * The version is checked as soon as the 4-byte header is in. */
+ *   < 0  enum relay_err.  At end of input the caller reports what Go's io.ReadFull
+ *        would: RELAY_E_EOF when len is 0, or exactly the header of a message with
+ *        FLEN > 0 (nothing of that read arrived); otherwise RELAY_E_UNEXPECTED_EOF.
+ * The version is checked as soon as the 4-byte header is in.  *m is zeroed first;
+ * on a feature error it holds the features decoded before the bad one. */
 int relay_decode(const uint8_t *buf, size_t len, enum relay_decode_mode mode,
 		 struct relay_msg *m, size_t *need);
 
@@ -116,7 +118,9 @@ int relay_decode(const uint8_t *buf, size_t len, enum relay_decode_mode mode,
 int relay_decode_features(const uint8_t *buf, size_t len, enum relay_decode_mode mode,
 			  struct relay_msg *m);
 
-/* Message builder: features are appended in call order.  The first error sticks;
+/* Message builder: features are appended in call order.  The first error sticks,
+ * except that a later user/password length error replaces "features maximum length
+ * exceeded" (GOST encodes every feature before checking FLEN);
  * relay_w_finish() returns the total length written or that error. */
 struct relay_writer {
 	uint8_t *buf;
@@ -142,7 +146,8 @@ int relay_addr_parse(struct relay_addr *a, const char *text);
  * Returns the length written (always NUL-terminated) or RELAY_E_NOSPACE. */
 int relay_addr_format(const struct relay_addr *a, char *out, size_t cap);
 
-/* Set an ADDR from a socket address (AF_INET / AF_INET6; v4-mapped becomes IPv4). */
+/* Set an ADDR from a socket address (AF_INET / AF_INET6; v4-mapped becomes IPv4).
+ * Returns 0, or RELAY_E_BAD_ATYP for any other family. */
 struct sockaddr;
 int relay_addr_from_sockaddr(struct relay_addr *a, const struct sockaddr *sa);
 
@@ -152,16 +157,19 @@ const char *relay_msg_network(const struct relay_msg *m);
 
 /* ---- UDP over a relay stream: LEN u16 BE | DATAGRAM ---- */
 #define RELAY_UDP_HDR 2
-/* Writes the 2-byte length prefix for a datagram of n bytes; RELAY_E_DATA_TOO_LONG over 65535. */
+/* Writes the 2-byte length prefix for a datagram of n bytes; returns RELAY_UDP_HDR,
+ * or RELAY_E_DATA_TOO_LONG over 65535. */
 int relay_udp_frame_hdr(uint8_t out[2], size_t n);
 
 /* ---- UDP BIND / association frames (SOCKS5 UDP header, RSV = payload length) ----
  *   RSV u16 BE | FRAG u8 (0xff when sent) | ATYP ADDR PORT | DATA[RSV]
  * encode: returns the header length written before the payload, or < 0.  An empty
  * payload is refused (RELAY_E_DATA_TOO_LONG is not it: see RELAY_E_SHORT_BUFFER)
- * because RSV = 0 means "no length" to GOST and would wreck the framing.
+ * because RSV = 0 means "no length" to GOST and would wreck the framing; over
+ * 65535 is RELAY_E_DATA_TOO_LONG (GOST would silently wrap RSV).
  * decode: parses the header from buf; returns the header length, 0 when more
- * bytes are needed, or < 0 (RELAY_E_BAD_ATYP).  *dlen gets RSV. */
+ * bytes are needed, or < 0 (RELAY_E_BAD_ATYP).  *dlen gets RSV; RSV 0 is a peer
+ * that broke the framing (GOST would take whatever it reads next as the data). */
 int relay_udpbind_encode_hdr(uint8_t *out, size_t cap, const struct relay_addr *a, size_t dlen);
 int relay_udpbind_decode_hdr(const uint8_t *buf, size_t len, struct relay_addr *a, size_t *dlen);
 
