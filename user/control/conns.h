@@ -28,7 +28,7 @@ struct conn_info {
 	char client[NET_ADDRSTRLEN];
 	char user[64];
 	char target[300];
-	char stack[48];                 /* transport stack of the client and upstream sides */
+	char stack[64];                 /* transport stack of the client and upstream sides */
 	uint64_t start_mono_ms;
 	uint64_t start_wall_ms;
 	_Atomic int path;

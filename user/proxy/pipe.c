@@ -171,8 +171,9 @@ static bool try_accelerate(struct pipe *p)
 		err = fp_adopt(fd[0], fd[1], p->ci);
 		if (!err)
 			goto handed_over;
-		log_debug(&(struct log_ctx){ .kind = "fastpath", .service = p->ci->service },
-			  "conn %llu: kernel fast path refused (%s)%s; using splice",
+		struct log_ctx lc = { .kind = "fastpath", .service = p->ci->service };
+
+		log_debug(&lc, "conn %llu: kernel fast path refused (%s)%s; using splice",
 			  (unsigned long long)p->ci->id, strerror(-err),
 			  err == -EOPNOTSUPP ? ": a side closed before pairing" : "");
 	}

@@ -6,6 +6,7 @@
 #ifndef RELAYD_PROXY_ROUTER_H
 #define RELAYD_PROXY_ROUTER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct cfg_chain;

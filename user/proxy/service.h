@@ -1,0 +1,79 @@
+/* Services and workers.  A service is one listener plus one handler (relay,
+ * auto, tcp forward ...) plus the router its handler dials through.  Each
+ * worker thread runs its own event loop; every service's listening socket is
+ * watched by every worker with EPOLLEXCLUSIVE, so one bind per service and the
+ * kernel spreads accepts across workers.  Connections stay on the worker that
+ * accepted them until the fast path takes them. */
+#ifndef RELAYD_PROXY_SERVICE_H
+#define RELAYD_PROXY_SERVICE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "net/loop.h"
+#include "proxy/selector.h"
+
+struct cfg;
+struct cfg_service;
+struct router;
+struct service;
+
+struct worker {
+	int id;
+	struct loop *loop;
+	pthread_t thread;
+	bool running;
+};
+
+struct handler_ops {
+	const char *name;
+	/* Parse handler options from the service config; errors name the field. */
+	int (*init)(struct service *svc, char *err, size_t errlen);
+	void (*fini)(struct service *svc);
+	/* A new connection accepted on w's loop; fd is non-blocking and owned by
+	 * the handler from now on. */
+	void (*accept)(struct service *svc, struct worker *w, int fd,
+		       const struct sockaddr_storage *peer);
+};
+
+struct service_listener {
+	struct loop_io io;
+	struct service *svc;
+	struct worker *w;
+};
+
+struct service {
+	const struct cfg_service *cfg;
+	const struct handler_ops *h;
+	void *hdata;                    /* handler options */
+	struct router *router;          /* the handler's chain, or direct */
+	struct selector fwd_sel;        /* forwarder nodes */
+	int lfd;
+	char bound[64];                 /* the address actually bound */
+	struct service_listener *ls;    /* one per worker */
+	size_t n_ls;
+	_Atomic uint64_t requests, errors;
+};
+
+int workers_create(struct worker **out, int n);
+int workers_start(struct worker *w, int n);
+void workers_stop(struct worker *w, int n);
+
+/* Build, bind and register every service of cfg.  Errors name the service. */
+int services_start(const struct cfg *cfg, struct worker *w, int nw, struct service **out,
+		   size_t *n_out, char *err, size_t errlen);
+void services_stop(struct service *s, size_t n);
+
+/* The forwarder node a handler should use next (NULL: none available). */
+const struct cfg_fnode *service_pick_target(struct service *svc, int *idx);
+
+/* Handlers */
+extern const struct handler_ops relay_handler_ops;
+extern const struct handler_ops forward_handler_ops;
+extern const struct handler_ops auto_handler_ops;
+
+#endif
