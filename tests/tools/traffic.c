@@ -147,13 +147,17 @@ static double gbps(uint64_t bytes, double secs)
 }
 
 /* ---- byte streams --------------------------------------------------------
- * A stream is an 8-byte header -- "trf", the direction ('C' client to server,
- * 'S' server to client) and a 32-bit seed, big-endian -- followed by the
- * splitmix64 sequence of that seed, each word little-endian.  The header lets a
- * receiver learn the sender's seed, and seeds differ per connection, so a byte
- * that lands on the wrong connection or goes back the wrong way is caught.
+ * A stream is a 16-byte header -- "trf", the direction ('C' client to server,
+ * 'S' server to client), a 32-bit seed and the stream's total length in bytes,
+ * big-endian -- followed by the splitmix64 sequence of that seed, each word
+ * little-endian.  From the header a receiver learns the sender's seed, so
+ * every connection and direction carries different bytes and a byte that
+ * lands on the wrong connection or goes back the wrong way is caught; and it
+ * learns the length, so a stream that ends early or runs long is caught too.
  * Offsets count from the first header byte. */
-#define STREAM_HDR 8
+#define STREAM_HDR 16
+#define STREAM_SEED_AT 4
+#define STREAM_LEN_AT 8
 #define DIR_CLIENT 'C'
 #define DIR_SERVER 'S'
 #define NO_BAD UINT64_MAX
@@ -161,6 +165,7 @@ static double gbps(uint64_t bytes, double secs)
 
 struct stream {
 	uint64_t key;
+	uint64_t total;
 	uint32_t seed;
 	uint8_t dir;
 };
@@ -173,11 +178,14 @@ static uint64_t mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
-static void stream_init(struct stream *s, uint32_t seed, uint8_t dir)
+static void stream_init(struct stream *s, uint32_t seed, uint8_t dir, uint64_t total)
 {
 	s->seed = seed;
 	s->dir = dir;
-	s->key = mix64((uint64_t)dir << 32 | seed);
+	s->total = total;
+	/* every header field feeds the key: a damaged header fails at the first
+	 * data byte, not only where the stream ends */
+	s->key = mix64(mix64((uint64_t)dir << 32 | seed) ^ total);
 }
 
 static uint64_t stream_word(const struct stream *s, uint64_t i)
@@ -193,8 +201,10 @@ static uint8_t stream_byte(const struct stream *s, uint64_t off)
 		return magic[off];
 	if (off == 3)
 		return s->dir;
+	if (off < STREAM_LEN_AT)
+		return (uint8_t)(s->seed >> (8 * (STREAM_LEN_AT - 1 - off)));
 	if (off < STREAM_HDR)
-		return (uint8_t)(s->seed >> (8 * (STREAM_HDR - 1 - off)));
+		return (uint8_t)(s->total >> (8 * (STREAM_HDR - 1 - off)));
 	off -= STREAM_HDR;
 	return (uint8_t)(stream_word(s, off >> 3) >> (8 * (off & 7)));
 }
@@ -233,13 +243,15 @@ static size_t stream_check(const struct stream *s, uint64_t off, const uint8_t *
 	return n;
 }
 
-/* Checks a received stream: either one whose seed it learns from the header
- * (the peer's), or a known one (the echo of our own). */
+/* Checks a received stream: either one whose seed and length it learns from
+ * the header (the peer's), or a known one (the echo of our own).  A missing
+ * byte (the stream ended early) or an extra one counts as the first wrong
+ * byte at its offset. */
 struct verifier {
 	struct stream s;
-	uint64_t off;           /* bytes fed so far */
-	uint64_t bad;           /* offset of the first wrong byte, NO_BAD if none */
-	uint32_t seed;          /* seed bytes collected while learning */
+	uint64_t off;                   /* bytes fed so far */
+	uint64_t bad;                   /* offset of the first wrong byte, NO_BAD if none */
+	uint8_t hdr[STREAM_HDR];        /* header bytes collected while learning */
 	uint8_t dir;
 	bool known;
 };
@@ -260,8 +272,17 @@ static void verifier_expect(struct verifier *v, const struct stream *s)
 	v->bad = NO_BAD;
 }
 
-/* Header bytes while the seed is unknown: check magic and direction, collect
- * the seed.  Returns how many bytes of p it consumed. */
+static uint64_t load_be(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | *p++;
+	return v;
+}
+
+/* Header bytes while the stream is unknown: check magic and direction, collect
+ * seed and length.  Returns how many bytes of p it consumed. */
 static size_t verifier_header(struct verifier *v, const uint8_t *p, size_t n)
 {
 	struct stream shape = { .dir = v->dir };
@@ -270,17 +291,19 @@ static size_t verifier_header(struct verifier *v, const uint8_t *p, size_t n)
 	for (i = 0; i < n && !v->known; i++) {
 		uint64_t off = v->off + i;
 
-		if (off < 4) {
-			if (p[i] != stream_byte(&shape, off)) {
-				v->bad = off;
+		if (off < STREAM_SEED_AT && p[i] != stream_byte(&shape, off)) {
+			v->bad = off;
+			return n;
+		}
+		v->hdr[off] = p[i];
+		if (off == STREAM_HDR - 1) {
+			stream_init(&v->s, (uint32_t)load_be(v->hdr + STREAM_SEED_AT, 4), v->dir,
+				    load_be(v->hdr + STREAM_LEN_AT, 8));
+			v->known = true;
+			if (v->s.total < STREAM_HDR) {  /* announces less than we already have */
+				v->bad = v->s.total;
 				return n;
 			}
-			continue;
-		}
-		v->seed = v->seed << 8 | p[i];
-		if (off == STREAM_HDR - 1) {
-			stream_init(&v->s, v->seed, v->dir);
-			v->known = true;
 		}
 	}
 	return i;
@@ -293,12 +316,39 @@ static void verifier_feed(struct verifier *v, const uint8_t *p, size_t n)
 	if (v->bad == NO_BAD && !v->known)
 		i = verifier_header(v, p, n);
 	if (v->bad == NO_BAD && i < n) {
-		size_t k = stream_check(&v->s, v->off + i, p + i, n - i);
+		uint64_t at = v->off + i;
+		size_t in = at < v->s.total ? min_size(n - i, v->s.total - at) : 0;
+		size_t k = stream_check(&v->s, at, p + i, in);
 
-		if (k < n - i)
-			v->bad = v->off + i + k;
+		if (k < in)
+			v->bad = at + k;
+		else if (in < n - i)
+			v->bad = at + in;       /* past the announced length */
 	}
 	v->off += n;
+}
+
+/* The stream ended (EOF): it must have been as long as announced. */
+static void verifier_end(struct verifier *v)
+{
+	struct stream shape;
+	uint64_t off;
+
+	if (v->bad != NO_BAD)
+		return;
+	if (v->known) {
+		if (v->off < v->s.total)
+			v->bad = v->off;
+		return;
+	}
+	/* it ended inside its own header: the length bytes seen must say so */
+	stream_init(&shape, 0, v->dir, v->off);
+	for (off = STREAM_LEN_AT; off < v->off; off++) {
+		if (v->hdr[off] != stream_byte(&shape, off)) {
+			v->bad = off;
+			return;
+		}
+	}
 }
 
 static uint32_t random_seed(void)
@@ -1008,6 +1058,8 @@ static int conn_input(struct sconn *c)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	if (r == 0) {
 		c->rx_eof = true;
+		if (!conn_echoes(c))
+			verifier_end(&c->rx);
 		return 1;
 	}
 	c->rx_bytes += (uint64_t)r;
@@ -1095,7 +1147,7 @@ static void conn_start(struct worker *w, int fd)
 	c->w = w;
 	c->fd = fd;
 	c->id = atomic_fetch_add(&s->next_id, 1);
-	stream_init(&c->own, s->seed_base + c->id, DIR_SERVER);
+	stream_init(&c->own, s->seed_base + c->id, DIR_SERVER, conn_gen_total(c));
 	verifier_learn(&c->rx, DIR_CLIENT);
 	c->next = w->conns;
 	if (w->conns)
@@ -1347,9 +1399,10 @@ struct client {
 	double start, deadline;         /* hard limit for the whole command */
 };
 
-static void client_stream(const struct client *cl, unsigned idx, struct stream *s)
+/* Our stream on connection idx, total bytes long. */
+static void client_stream(const struct client *cl, unsigned idx, uint64_t total, struct stream *s)
 {
-	stream_init(s, cl->seed_base + idx, DIR_CLIENT);
+	stream_init(s, cl->seed_base + idx, DIR_CLIENT, total);
 }
 
 static int wait_connected(int fd, double deadline)
@@ -1613,8 +1666,30 @@ static void flow_append(struct flow *f)
 	f->olen += k;
 }
 
+/* A relay server that refuses closes with our data unread, which resets the
+ * connection; its answer is still queued, so read it to report the real cause.
+ * Returns true when that answer explains the failure. */
+static bool flow_refused_by_relay(struct flow *f)
+{
+	char err[sizeof(f->err)];
+
+	while (flow_resp_pending(f)) {
+		ssize_t r = recv(f->fd, f->ibuf, relay_resp_want(&f->resp), MSG_DONTWAIT);
+
+		if (r <= 0)
+			return false;
+		relay_resp_take(&f->resp, f->ibuf, (size_t)r);
+	}
+	if (relay_resp_ok(&f->resp, 0, err, sizeof(err)))
+		return false;
+	flow_fail(f, "%s", err);
+	return true;
+}
+
 static void flow_sock_error(struct flow *f, int err, const char *what)
 {
+	if (is_reset(err) && flow_resp_pending(f) && flow_refused_by_relay(f))
+		return;
 	if (is_reset(err) && f->pl->expect_reset) {
 		flow_ok(f, "reset");
 		return;
@@ -1651,6 +1726,20 @@ static int flow_send(struct flow *f)
 	return 1;
 }
 
+/* All the server bytes we expect arrived: its stream must end there too. */
+static bool flow_peer_complete(struct flow *f)
+{
+	verifier_end(&f->vpeer);
+	if (f->vpeer.bad == NO_BAD)
+		return true;
+	if (f->vpeer.known)
+		flow_fail(f, "the server's stream announces %llu bytes, but we expect %llu (server -n vs -x/-b)",
+			  (ull)f->vpeer.s.total, (ull)f->pl->peer);
+	else
+		flow_fail(f, "the server's stream header does not announce %llu bytes", (ull)f->pl->peer);
+	return false;
+}
+
 /* Data bytes after the relay response: the peer's stream, then the echo. */
 static void flow_take(struct flow *f, const uint8_t *p, size_t n)
 {
@@ -1671,6 +1760,8 @@ static void flow_take(struct flow *f, const uint8_t *p, size_t n)
 			flow_fail(f, "first wrong byte at offset %llu (server's stream)", (ull)f->vpeer.bad);
 			return;
 		}
+		if (f->rx == peer && !flow_peer_complete(f))
+			return;
 	}
 	if (n && f->rx < total) {
 		k = min_size(n, total - f->rx);
@@ -1781,14 +1872,21 @@ static void flow_check_done(struct flow *f)
 
 static void flow_timeout(struct flow *f)
 {
+	bool tx = flow_tx_done(f), rx = flow_ignores_rx(f) || flow_rx_done(f);
 	const char *waiting = flow_resp_pending(f) ? "the relay response" :
 			      f->pl->expect_reset ? "a reset" :
 			      f->outq_wait ? "the ACK of every byte sent" :
-			      !flow_ignores_rx(f) && flow_rx_done(f) && !f->eof ? "EOF" : "data";
+			      !tx && !rx ? "data to move both ways" :
+			      !tx ? "the peer to take more data" :
+			      !rx ? "data" : "EOF";
 
-	flow_fail(f, "timed out after %.1f s waiting for %s: sent %llu of %llu bytes, received %llu of %llu",
-		  now() - f->t_start, waiting, (ull)f->sent, (ull)f->pl->send, (ull)f->rx,
-		  (ull)(flow_ignores_rx(f) ? 0 : flow_rx_total(f)));
+	if (flow_ignores_rx(f))
+		flow_fail(f, "timed out after %.1f s waiting for %s: sent %llu of %llu bytes",
+			  now() - f->t_start, waiting, (ull)f->sent, (ull)f->pl->send);
+	else
+		flow_fail(f, "timed out after %.1f s waiting for %s: sent %llu of %llu bytes, received %llu of %llu",
+			  now() - f->t_start, waiting, (ull)f->sent, (ull)f->pl->send, (ull)f->rx,
+			  (ull)flow_rx_total(f));
 }
 
 static void flow_wait(struct flow *f)
@@ -1842,7 +1940,7 @@ static void flow_run(struct flow *f)
 {
 	f->state = FLOW_RUNNING;
 	f->fd = -1;
-	client_stream(f->cl, f->idx, &f->own);
+	client_stream(f->cl, f->idx, f->pl->send, &f->own);
 	verifier_learn(&f->vpeer, DIR_SERVER);
 	verifier_expect(&f->vecho, &f->own);
 	f->obuf = xmalloc(RELAY_REQ_MAX + CHUNK);
@@ -2026,7 +2124,7 @@ static int cmd_pp(const struct client *cl)
 	struct stream s;
 	int fd, rc = EXIT_FAIL;
 
-	client_stream(cl, 0, &s);
+	client_stream(cl, 0, (uint64_t)(warm + o->iters) * size, &s);
 	stream_fill(&s, 0, buf, size);
 	/* the first exchange (with the connect) is a warm-up round */
 	fd = client_connect(cl, buf, size, err, sizeof(err));
@@ -2071,7 +2169,7 @@ static int cr_one(struct cr_shared *sh, char *err, size_t errlen)
 	struct stream s;
 	int fd, rc;
 
-	client_stream(sh->cl, idx, &s);
+	client_stream(sh->cl, idx, ROUND_TRIP, &s);
 	stream_fill(&s, 0, msg, sizeof(msg));
 	fd = client_connect(sh->cl, msg, sizeof(msg), err, errlen);
 	if (fd < 0)
@@ -2147,7 +2245,7 @@ static int idle_open_all(const struct client *cl, int *fds, unsigned long n, cha
 	struct stream s;
 
 	for (i = 0; i < n; i++) {
-		client_stream(cl, (unsigned)i, &s);
+		client_stream(cl, (unsigned)i, 2 * ROUND_TRIP, &s);
 		stream_fill(&s, 0, msg, sizeof(msg));
 		fds[i] = client_connect(cl, msg, sizeof(msg), err, errlen);
 		if (fds[i] < 0 || echo_round_trip(cl, fds[i], &s, 0, sizeof(msg), err, errlen)) {
@@ -2169,7 +2267,7 @@ static int idle_check_all(const struct client *cl, const int *fds, unsigned long
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		client_stream(cl, (unsigned)i, &s);
+		client_stream(cl, (unsigned)i, 2 * ROUND_TRIP, &s);
 		stream_fill(&s, ROUND_TRIP, msg, sizeof(msg));
 		rc = write_all(fds[i], msg, sizeof(msg), cl->deadline);
 		if (rc) {
@@ -2179,7 +2277,7 @@ static int idle_check_all(const struct client *cl, const int *fds, unsigned long
 		}
 	}
 	for (i = 0; i < n; i++) {
-		client_stream(cl, (unsigned)i, &s);
+		client_stream(cl, (unsigned)i, 2 * ROUND_TRIP, &s);
 		if (echo_round_trip(cl, fds[i], &s, ROUND_TRIP, ROUND_TRIP, err, errlen) ||
 		    finish_with_eof(cl, fds[i], err, errlen)) {
 			append_conn(err, errlen, i, ", after the hold");
@@ -2238,7 +2336,7 @@ static int probe_one(const struct client *cl, unsigned idx, size_t data_len, con
 	int fd, rc = -1, r;
 
 	memcpy(buf, cl->req, cl->req_len);
-	client_stream(cl, idx, &s);
+	client_stream(cl, idx, data_len, &s);
 	stream_fill(&s, 0, buf + cl->req_len, data_len);
 	fd = tcp_open(cl, buf, len, &sent, err, errlen);
 	if (fd < 0)
