@@ -820,7 +820,10 @@ static void usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "traffic %s: ", cmd ? cmd : "");
+	if (cmd)
+		fprintf(stderr, "traffic %s: ", cmd);
+	else
+		fprintf(stderr, "traffic: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -1327,6 +1330,7 @@ static int cmd_serve(const struct opts *o)
 	unsigned long nworkers = o->workers, i;
 	sigset_t sigs;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int ready_rc = 0;
 
 	s.mode = parse_smode(o->mode);
 	serve_check_opts(o, s.mode);
@@ -1367,10 +1371,9 @@ static int cmd_serve(const struct opts *o)
 	}
 	fprintf(stderr, "traffic serve: mode=%s listening on %s workers=%lu\n", o->mode, addr, nworkers);
 	if (o->ready_path) {
-		int rc = write_ready_file(o->ready_path, addr);
-
-		if (rc) {
-			fprintf(stderr, "traffic serve: --ready %s: %s\n", o->ready_path, strerror(-rc));
+		ready_rc = write_ready_file(o->ready_path, addr);
+		if (ready_rc) {
+			fprintf(stderr, "traffic serve: --ready %s: %s\n", o->ready_path, strerror(-ready_rc));
 			atomic_store(&s.stop, true);
 		}
 	}
@@ -1383,6 +1386,8 @@ static int cmd_serve(const struct opts *o)
 	close(s.lfd);
 	if (o->log_path && close(s.log_fd))
 		perror("traffic serve: closing the log");
+	if (ready_rc)
+		return EXIT_FAIL;
 	if (s.once && atomic_load(&s.finished_one))
 		return atomic_load(&s.once_rc);
 	return atomic_load(&s.failed) ? EXIT_FAIL : 0;
@@ -1894,10 +1899,6 @@ static void flow_wait(struct flow *f)
 	struct pollfd pfd = { .fd = f->fd };
 	double until = f->cl->deadline, t = now();
 
-	if (t >= until) {
-		flow_timeout(f);
-		return;
-	}
 	if (!f->eof)
 		pfd.events |= POLLIN;
 	if (f->ooff < f->olen || f->gen < flow_tx_limit(f))
@@ -1954,7 +1955,11 @@ static void flow_run(struct flow *f)
 			if (f->state == FLOW_RUNNING)
 				in = flow_recv(f);
 			flow_check_done(f);
-			if (f->state == FLOW_RUNNING && out <= 0 && in <= 0)
+			if (f->state != FLOW_RUNNING)
+				break;
+			if (now() >= f->cl->deadline)   /* hard limit, even while bytes trickle */
+				flow_timeout(f);
+			else if (out <= 0 && in <= 0)
 				flow_wait(f);
 		}
 	}
@@ -2116,7 +2121,7 @@ static void pp_report(const struct opts *o, double *lat, unsigned long n)
 static int cmd_pp(const struct client *cl)
 {
 	const struct opts *o = cl->o;
-	unsigned long warm = o->iters / 10 > 1000 ? 1000 : o->iters / 10 + 1, i;
+	unsigned long warm = o->iters / 10 + 1 < 1000 ? o->iters / 10 + 1 : 1000, i;
 	size_t size = (size_t)o->size;
 	uint8_t *buf = xmalloc(size);
 	double *lat = xcalloc(o->iters, sizeof(*lat));
