@@ -245,6 +245,11 @@ static void test_connect_empty_host_and_host_header_fallback(void)
 	CHECK(parse("CONNECT example.com:99999 HTTP/1.1\r\n\r\n", &r) > 0);
 	CHECK_STR(r.hostport, "example.com:99999");
 	CHECK_INT(r.port, 0);
+	/* Go's URL parser lets a stray ']' through; GOST's dial of the mangled
+	 * "[a]b:443]:80" fails, and relayd leaves the target empty */
+	CHECK(parse("CONNECT a]b:443 HTTP/1.1\r\n\r\n", &r) > 0);
+	CHECK_INT(r.kind, HTTP_REQ_CONNECT);
+	CHECK_STR(r.hostport, "");
 }
 
 static void test_connect_gost_target_overrides_host(void)

@@ -156,12 +156,13 @@ static bool is_host_byte(unsigned char c)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
 		return true;
-	return c && strchr("-._~!$&'()*+,;=:<>\"", c) != NULL;
+	return c && strchr("-._~!$&'()*+,;=:<>\"]", c) != NULL;
 }
 
-/* parseHost with Go 1.26's strict colons and IP-literal checks.  Percent
- * escapes, zones and raw non-ASCII (IDN) hosts are refused: Go would
- * punycode them, relayd cannot. */
+/* parseHost with Go 1.26's strict colons and IP-literal checks: '[' only
+ * opens an IPv6 literal at the start, and outside one the first colon starts
+ * an all-digit port.  Percent escapes, zones and raw non-ASCII (IDN) hosts
+ * are refused: Go would punycode them, relayd cannot. */
 static int check_host(const char *h, size_t n)
 {
 	if (n && h[0] == '[') {
