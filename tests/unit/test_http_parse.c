@@ -548,7 +548,7 @@ static void test_malformed_heads_are_refused(void)
 		"CONNECT x[::1]:443 HTTP/1.1\r\n\r\n",
 		"CONNECT [::1]x:443 HTTP/1.1\r\n\r\n",
 		"CONNECT ex%41mple.com:443 HTTP/1.1\r\n\r\n",  /* escapes in a host */
-		"CONNECT b\xc3\xbc" "cher.de:443 HTTP/1.1\r\n\r\n", /* raw IDN */
+		("CONNECT b\xc3\xbc" "cher.de:443 HTTP/1.1\r\n\r\n"), /* raw IDN */
 		"CONNECT u|x@a:443 HTTP/1.1\r\n\r\n",          /* bad userinfo */
 		"GET http://a/ HTTP/1.1\r\n Host: a\r\n\r\n",  /* first field folded */
 		"GET http://a/ HTTP/1.1\r\nHost a\r\n\r\n",    /* no colon */
@@ -785,8 +785,8 @@ static void test_mutated_heads_stay_in_bounds(void)
 {
 	static const char *const seeds[] = {
 		"CONNECT [2001:db8::1]:443 HTTP/1.1\r\nHost: a\r\nProxy-Authorization: Basic dTpw\r\n\r\n",
-		"GET http://u@example.com:80/p?q HTTP/1.0\r\nConnection: keep-alive\r\n x\r\n"
-		"Content-Length: 1\r\nGost-Target: YWJj\r\n\r\n",
+		("GET http://u@example.com:80/p?q HTTP/1.0\r\nConnection: keep-alive\r\n x\r\n"
+		 "Content-Length: 1\r\nGost-Target: YWJj\r\n\r\n"),
 		"POST / HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\nTrailer: x\n\n",
 	};
 	static const char vals[] = { 0, '\r', '\n', ' ', ':', '%', '[', ']', '@', '/', '?', (char)0xff, 'A' };
