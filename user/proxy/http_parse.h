@@ -18,7 +18,9 @@
 #define HTTP_REALM "gost"               /* GOST's default authBasicRealm */
 
 /* What GOST does with a request that parsed, in handleRequest's order: first
- * authentication (407 on failure, whatever the kind), then: */
+ * authentication (http_auth_required on failure, whatever the kind), then
+ * per kind; "403" and "503" without more are http_error_response(). GOST
+ * closes the connection after every error answer. */
 enum http_req_kind {
 	/* Tunnel to hostport: bypass -> 403; dial failure -> 503; else 200. */
 	HTTP_REQ_CONNECT = 0,
@@ -45,7 +47,9 @@ struct http_req {
 	/* The target, as GOST computes it: for FORWARD the address its transport
 	 * dials (URL host, port 80 by default); otherwise normalizeHostPort(Host,
 	 * "80") -- so CONNECT without a port goes to port 80 -- after the GOST v2
-	 * Gost-Target / X-Gost-Target override.  Empty when it does not fit. */
+	 * Gost-Target / X-Gost-Target override.  Empty when relayd cannot carry
+	 * it (too long): GOST's dial of it would fail, so answer as for a failed
+	 * dial. */
 	char host[256];                 /* target host without brackets */
 	uint16_t port;                  /* 0 when the port text is not a number <= 65535 */
 	char hostport[300];             /* "host:port" as it goes to the chain (IPv6 in brackets) */
