@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 struct loop;
@@ -42,6 +43,8 @@ struct stream_ops {
 	void (*describe)(struct stream *s, char *out, size_t cap);
 	/* Optional: protocol-level text for the last error ("2 Unauthorized"). */
 	const char *(*error_text)(struct stream *s);
+	/* Local address of the socket at the bottom of the stack. */
+	int (*local_addr)(struct stream *s, struct sockaddr_storage *ss);
 };
 
 struct stream {
@@ -63,6 +66,11 @@ static inline void stream_describe(struct stream *s, char *out, size_t cap) { s-
 static inline const char *stream_error_text(struct stream *s)
 {
 	return s->ops->error_text ? s->ops->error_text(s) : NULL;
+}
+
+static inline int stream_local_addr(struct stream *s, struct sockaddr_storage *ss)
+{
+	return s->ops->local_addr(s, ss);
 }
 
 static inline void stream_set_cb(struct stream *s, stream_cb cb, void *ud)

@@ -127,6 +127,13 @@ static void t_describe(struct stream *s, char *out, size_t cap)
 	util_strcpy(out, cap, "tcp");
 }
 
+static int t_local_addr(struct stream *s, struct sockaddr_storage *ss)
+{
+	socklen_t l = sizeof(*ss);
+
+	return getsockname(((struct tcp_stream *)s)->io.fd, (struct sockaddr *)ss, &l) ? -errno : 0;
+}
+
 static const struct stream_ops tcp_ops = {
 	.read = t_read,
 	.write = t_write,
@@ -136,6 +143,7 @@ static const struct stream_ops tcp_ops = {
 	.raw_fd = t_raw_fd,
 	.detach = t_detach,
 	.describe = t_describe,
+	.local_addr = t_local_addr,
 };
 
 struct stream *tcp_stream_new(struct loop *l, int fd)

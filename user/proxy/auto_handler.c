@@ -135,12 +135,9 @@ static void finish_err(struct auto_sess *s, const void *msg, size_t len, const c
 	sess_free(s);
 }
 
-static void http_fail(struct auto_sess *s, int code, const char *why)
+static void http_fail(struct auto_sess *s, const char *resp, int n, const char *why)
 {
-	char resp[512];
-	int n = http_error_response(resp, sizeof(resp), s->http_minor, code);
-
-	finish_err(s, resp, n > 0 ? (size_t)n : 0, "%s (HTTP %d)", why, code);
+	finish_err(s, resp, n > 0 ? (size_t)n : 0, "%s", why);
 }
 
 static void socks5_fail(struct auto_sess *s, uint8_t rep, const char *why)
@@ -171,12 +168,18 @@ static void dialed(void *ud, struct stream *target, const char *err)
 
 	s->route = NULL;
 	if (!target) {
+		char resp[256];
+
 		switch (s->proto) {
 		case P_HTTP:
-			http_fail(s, 503, err);
+			/* CONNECT: GOST's handler answers; a forwarded request: its transport */
+			http_fail(s, resp, s->http.kind == HTTP_REQ_CONNECT
+					   ? http_error_response(resp, sizeof(resp), 503, NULL)
+					   : http_empty_response(resp, sizeof(resp), s->http.minor, 503),
+				  err);
 			return;
 		case P_SOCKS5:
-			socks5_fail(s, SOCKS5_REP_HOST_UNREACHABLE, err);
+			socks5_fail(s, SOCKS5_REP_NET_UNREACHABLE, err);
 			return;
 		case P_SOCKS4:
 			socks4_fail(s, SOCKS4_FAILED, err);
@@ -189,6 +192,16 @@ static void dialed(void *ud, struct stream *target, const char *err)
 	}
 	stream_describe(target, stack, sizeof(stack));
 	snprintf(ci->stack, sizeof(ci->stack), "tcp|%s", stack);
+	if (s->proto == P_SOCKS5) {
+		/* GOST puts the upstream connection's local address in BND */
+		struct sockaddr_storage ss;
+		struct relay_addr bnd;
+		bool have = !stream_local_addr(target, &ss) &&
+			    relay_addr_from_sockaddr(&bnd, (struct sockaddr *)&ss) >= 0;
+		int m = socks5_reply(s->reply, sizeof(s->reply), SOCKS5_REP_OK, have ? &bnd : NULL);
+
+		s->reply_len = m > 0 ? (size_t)m : 0;
+	}
 	/* the success reply goes to the client first; the rest of what the
 	 * client sent (or the rewritten request) goes to the target first */
 	po.pending[PIPE_TARGET] = s->reply;
@@ -242,52 +255,73 @@ static void addr_text(const struct relay_addr *a, char *out, size_t cap)
 static int step_http(struct auto_sess *s)
 {
 	struct http_req *r = &s->http;
+	char resp[256];
 	int n = http_parse_request((const char *)s->buf + s->off, s->len - s->off, r);
 
-	if (n == 0) {
-		if (s->len == sizeof(s->buf)) {
-			http_fail(s, 400, "request head too large");
-			return -1;
-		}
-		return 0;
-	}
+	if (n == 0)
+		return 0;       /* a full buffer without a head ends as "too large" */
 	if (n < 0) {
-		http_fail(s, 400, n == -2 ? "request head too large" : "malformed request");
+		/* GOST closes without a reply on anything Go cannot read */
+		finish_err(s, NULL, 0, n == -2 ? "request head too large" : "malformed request");
 		return -1;
 	}
-	s->http_minor = r->minor;
-	if (!check_user(s, r->has_proxy_auth, r->user, r->pass)) {
-		http_fail(s, 407, "proxy authentication required or wrong credentials");
+	if (s->svc->cfg->handler_users.enabled &&
+	    (r->auth_bad || !check_user(s, true, r->user, r->pass))) {
+		http_fail(s, resp, http_auth_required(resp, sizeof(resp), NULL, r->proxy_keepalive),
+			  "proxy authentication required or wrong credentials (HTTP 407)");
 		return -1;
 	}
-	if (r->is_connect) {
-		int m = http_connect_ok((char *)s->reply, sizeof(s->reply), r->minor);
+	if (r->has_proxy_auth && r->user[0]) {
+		conns_set_user(s->ci, r->user);
+		s->lc.user = s->ci->user;
+	}
+	switch (r->kind) {
+	case HTTP_REQ_NOT_PROXY:
+		http_fail(s, resp, http_error_response(resp, sizeof(resp), 400, NULL),
+			  "not a proxy request (HTTP 400)");
+		return -1;
+	case HTTP_REQ_NO_ROUNDTRIP:
+		http_fail(s, resp, http_empty_response(resp, sizeof(resp), r->minor, 503),
+			  "request cannot be forwarded (HTTP 503)");
+		return -1;
+	case HTTP_REQ_UDP:
+		http_fail(s, resp, http_empty_response(resp, sizeof(resp), 1, 403),
+			  "UDP over HTTP is not enabled (HTTP 403)");
+		return -1;
+	case HTTP_REQ_CONNECT: {
+		int m = http_connect_ok((char *)s->reply, sizeof(s->reply), NULL);
 
-		if (m < 0) {
-			http_fail(s, 500, "cannot build the response");
+		if (m < 0)
 			return -1;
-		}
 		s->reply_len = (size_t)m;
 		s->off += (size_t)n;
-	} else {
+		break;
+	}
+	case HTTP_REQ_FORWARD: {
 		/* origin-form head for the server, then whatever body bytes followed */
 		size_t body = s->len - s->off - (size_t)n;
-		size_t cap = (size_t)n + 256 + body;
+		size_t cap = (size_t)n + 64 + sizeof(r->hostport) + body;
 		int m;
 
 		s->fwd = malloc(cap);
 		if (!s->fwd) {
-			http_fail(s, 500, "out of memory");
+			finish_err(s, NULL, 0, "out of memory");
 			return -1;
 		}
 		m = http_rewrite_request((const char *)s->buf + s->off, r, (char *)s->fwd, cap - body);
 		if (m < 0) {
-			http_fail(s, 400, "cannot rewrite the request");
+			finish_err(s, NULL, 0, "cannot rewrite the request");
 			return -1;
 		}
 		memcpy(s->fwd + m, s->buf + s->off + n, body);
 		s->fwd_len = (size_t)m + body;
 		s->off = s->len;
+		break;
+	}
+	}
+	if (!r->hostport[0]) {
+		dialed(s, NULL, "target address too long");
+		return -1;
 	}
 	start_dial(s, r->hostport);
 	return 1;
@@ -304,17 +338,17 @@ static int step_socks4(struct auto_sess *s)
 	if (n == 0)
 		return 0;
 	if (n < 0) {
-		socks4_fail(s, SOCKS4_FAILED, "malformed SOCKS4 request");
+		finish_err(s, NULL, 0, "malformed SOCKS4 request");
 		return -1;
 	}
 	s->off += (size_t)n;
-	/* GOST's socks4 handler authenticates the userid as a username with no password */
-	if (!check_user(s, true, r.userid, "")) {
-		socks4_fail(s, SOCKS4_BAD_USERID, "SOCKS4 user rejected");
+	/* GOST's socks4 handler authenticates the userid with an empty password */
+	if (s->svc->cfg->handler_users.enabled && !check_user(s, true, r.userid, "")) {
+		socks4_fail(s, SOCKS4_BAD_USERID, "SOCKS4 userid rejected");
 		return -1;
 	}
 	if (r.cmd != SOCKS4_CMD_CONNECT) {
-		socks4_fail(s, SOCKS4_FAILED, "SOCKS4 command not supported");
+		finish_err(s, NULL, 0, "SOCKS4 BIND is not supported");
 		return -1;
 	}
 	addr_text(&r.addr, target, sizeof(target));
@@ -338,12 +372,12 @@ static int send_now(struct auto_sess *s, const uint8_t *b, size_t n)
 static int step_socks5(struct auto_sess *s)
 {
 	const struct cfg_users *u = &s->svc->cfg->handler_users;
+	uint8_t rep[2];
 	int n;
 
 	if (s->st == ST_SOCKS5_GREETING) {
-		uint8_t methods[256], rep[2] = { 5, SOCKS5_METHOD_NONE };
+		uint8_t methods[256], m;
 		int nm = 0;
-		bool has_none = false, has_up = false;
 
 		n = socks5_parse_greeting(s->buf + s->off, s->len - s->off, methods, &nm);
 		if (n <= 0) {
@@ -352,16 +386,9 @@ static int step_socks5(struct auto_sess *s)
 			return n;
 		}
 		s->off += (size_t)n;
-		for (int i = 0; i < nm; i++) {
-			has_none |= methods[i] == SOCKS5_METHOD_NONE;
-			has_up |= methods[i] == SOCKS5_METHOD_USERPASS;
-		}
-		if (u->enabled)
-			rep[1] = has_up ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NO_ACCEPTABLE;
-		else
-			rep[1] = has_none ? SOCKS5_METHOD_NONE
-				 : has_up ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NO_ACCEPTABLE;
-		if (rep[1] == SOCKS5_METHOD_NO_ACCEPTABLE) {
+		m = socks5_select_method(methods, u->enabled);
+		socks5_method_reply(rep, m);
+		if (m == SOCKS5_METHOD_NO_ACCEPTABLE) {
 			finish_err(s, rep, 2, "SOCKS5: no acceptable authentication method");
 			return -1;
 		}
@@ -369,25 +396,28 @@ static int step_socks5(struct auto_sess *s)
 			finish_err(s, NULL, 0, "SOCKS5: cannot write the method reply");
 			return -1;
 		}
-		s->st = rep[1] == SOCKS5_METHOD_USERPASS ? ST_SOCKS5_AUTH : ST_SOCKS5_REQUEST;
+		s->st = m == SOCKS5_METHOD_USERPASS ? ST_SOCKS5_AUTH : ST_SOCKS5_REQUEST;
 		return 1;
 	}
 	if (s->st == ST_SOCKS5_AUTH) {
 		char user[256], pass[256];
-		uint8_t ok[2] = { 1, 0 }, bad[2] = { 1, 1 };
 
 		n = socks5_parse_userpass(s->buf + s->off, s->len - s->off, user, pass);
-		if (n <= 0) {
-			if (n < 0)
-				finish_err(s, bad, 2, "malformed SOCKS5 username/password");
-			return n;
-		}
-		s->off += (size_t)n;
-		if (!check_user(s, true, user, pass)) {
-			finish_err(s, bad, 2, "SOCKS5 authentication failed for user '%s'", user);
+		if (n == 0)
+			return 0;
+		if (n == -1) {
+			finish_err(s, NULL, 0, "malformed SOCKS5 username/password");
 			return -1;
 		}
-		if (send_now(s, ok, 2)) {
+		socks5_userpass_reply(rep, false);
+		if (n < 0 || !check_user(s, true, user, pass)) {
+			finish_err(s, rep, 2, "SOCKS5 authentication failed for user '%s'",
+				   n < 0 ? "" : user);
+			return -1;
+		}
+		s->off += (size_t)n;
+		socks5_userpass_reply(rep, true);
+		if (send_now(s, rep, 2)) {
 			finish_err(s, NULL, 0, "SOCKS5: cannot write the auth reply");
 			return -1;
 		}
@@ -397,25 +427,30 @@ static int step_socks5(struct auto_sess *s)
 	{
 		struct socks5_req r;
 		char target[300];
-		int m;
 
 		n = socks5_parse_request(s->buf + s->off, s->len - s->off, &r);
 		if (n == 0)
 			return 0;
 		if (n < 0) {
-			socks5_fail(s, SOCKS5_REP_FAILURE, "malformed SOCKS5 request");
+			finish_err(s, NULL, 0, "malformed SOCKS5 request");
 			return -1;
 		}
 		s->off += (size_t)n;
-		if (r.cmd != SOCKS5_CMD_CONNECT) {
+		switch (r.cmd) {
+		case SOCKS5_CMD_CONNECT:
+			break;
+		case SOCKS5_CMD_BIND:
+		case SOCKS5_CMD_UDP:
+		case 0xf2:
+		case 0xf3:
+			/* GOST answers "not allowed" while bind and udp are off */
+			socks5_fail(s, SOCKS5_REP_NOT_ALLOWED, "SOCKS5 BIND/UDP is not enabled");
+			return -1;
+		default:
 			socks5_fail(s, SOCKS5_REP_CMD_UNSUPPORTED, "SOCKS5 command not supported");
 			return -1;
 		}
 		addr_text(&r.addr, target, sizeof(target));
-		m = socks5_reply(s->reply, sizeof(s->reply), SOCKS5_REP_OK, NULL);
-		if (m < 0)
-			return -1;
-		s->reply_len = (size_t)m;
 		start_dial(s, target);
 		return 1;
 	}
