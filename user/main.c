@@ -39,6 +39,7 @@ struct options {
 	bool fastpath;
 	int workers;
 	bool pin_maps;
+	unsigned test_pair_delay_ms;
 };
 
 static void usage(FILE *f)
@@ -58,6 +59,7 @@ static void usage(FILE *f)
 		"                    off, or BPF unavailable: splice(2))\n"
 		"  --workers N       worker threads (default: one per CPU)\n"
 		"  --pin-maps        pin the fast-path maps under %s for relayctl map dump\n"
+		"  --test-pair-delay-ms N  testing aid: stall each hand-over N ms (blocks a worker)\n"
 		"  -h, --help        this help\n",
 		CTL_DEFAULT_PATH, FP_PIN_DIR);
 }
@@ -145,6 +147,15 @@ static int parse_flags(int argc, char **argv, struct options *o)
 			o->workers = (int)n;
 		} else if (!strcmp(name, "pin-maps")) {
 			o->pin_maps = true;
+		} else if (!strcmp(name, "test-pair-delay-ms")) {
+			char *end;
+			long n;
+
+			NEED_VAL();
+			n = strtol(val, &end, 10);
+			if (*end || n < 0 || n > 10000)
+				return bad_flag("--test-pair-delay-ms %s: expected 0 to 10000", val);
+			o->test_pair_delay_ms = (unsigned)n;
 		} else if (!strcmp(name, "h") || !strcmp(name, "help")) {
 			usage(stdout);
 			exit(0);
@@ -287,6 +298,7 @@ int main(int argc, char **argv)
 	}
 	fp_init(&(struct fp_opts){ .enabled = o.fastpath, .pin = o.pin_maps });
 	pipe_set_accel(o.fastpath ? PIPE_ACCEL_KERNEL : PIPE_ACCEL_SPLICE);
+	pipe_set_test_delay(o.test_pair_delay_ms);
 	if (services_start(cfg, workers, o.workers, &services, &n_services, err, sizeof(err))) {
 		log_error(NULL, "%s", err);
 		goto out;

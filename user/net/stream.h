@@ -25,7 +25,9 @@ typedef void (*stream_cb)(struct stream *s, unsigned events, void *ud);
 struct stream_ops {
 	/* > 0 bytes, 0 end of stream, -EAGAIN, or another -errno */
 	ssize_t (*read)(struct stream *s, void *buf, size_t len);
-	/* > 0 bytes accepted, -EAGAIN, or another -errno (never 0 for len > 0) */
+	/* > 0 bytes accepted, -EAGAIN, or another -errno (never 0 for len > 0).
+	 * len 0 flushes protocol bytes a wrapper holds back (0 when none are
+	 * left, -EAGAIN while some are). */
 	ssize_t (*write)(struct stream *s, const void *buf, size_t len);
 	/* Half-close the write side once everything written has been accepted. */
 	int (*shutdown)(struct stream *s);

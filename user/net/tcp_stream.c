@@ -52,6 +52,8 @@ static ssize_t t_write(struct stream *s, const void *buf, size_t len)
 
 	if (t->fail)
 		return t->fail;
+	if (!len)
+		return 0;
 	w = send(t->io.fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 	return w < 0 ? -errno : w;

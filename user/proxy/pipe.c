@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/util.h"
@@ -31,13 +32,20 @@ struct pipe {
 	struct pipe_dir d[2];   /* d[i]: s[i] → s[!i] */
 	struct conn_info *ci;
 	bool accel_failed;
+	uint64_t flush_after, up_bytes;
 };
 
 static enum pipe_accel g_accel = PIPE_ACCEL_KERNEL;
+static unsigned g_test_delay_ms;
 
 void pipe_set_accel(enum pipe_accel a)
 {
 	g_accel = a;
+}
+
+void pipe_set_test_delay(unsigned ms)
+{
+	g_test_delay_ms = ms;
 }
 
 static void pipe_free(struct pipe *p)
@@ -82,6 +90,8 @@ static int pump_dir(struct pipe *p, int i, int *failed_side)
 				return (int)w;
 			}
 			d->off += (size_t)w;
+			if (i == PIPE_CLIENT)
+				p->up_bytes += (uint64_t)w;
 			conns_add_user(p->ci, i == PIPE_CLIENT, (uint64_t)w);
 			conns_add_path_bytes(CONN_PATH_USER, (uint64_t)w);
 			if (d->off < d->len)
@@ -163,6 +173,8 @@ static bool try_accelerate(struct pipe *p)
 		if (kernel && d->last_full)
 			return false;
 	}
+	if (g_test_delay_ms)
+		usleep(g_test_delay_ms * 1000u);
 	for (int i = 0; i < 2; i++) {
 		fd[i] = stream_detach(p->s[i]);
 		p->s[i] = NULL;
@@ -210,6 +222,16 @@ static void run(struct pipe *p)
 		pipe_end(p, 0, 0);
 		return;
 	}
+	if (p->flush_after && p->up_bytes >= p->flush_after) {
+		ssize_t w = stream_write(p->s[PIPE_CLIENT], NULL, 0);
+
+		if (w == 0)
+			p->flush_after = 0;
+		else if (w != -EAGAIN) {
+			pipe_end(p, PIPE_CLIENT, (int)w);
+			return;
+		}
+	}
 	if (try_accelerate(p))
 		return;
 	set_interest(p);
@@ -239,6 +261,8 @@ int pipe_start(struct stream *client, struct stream *target, struct conn_info *c
 	p->s[1] = target;
 	p->ci = ci;
 	conns_set_path(ci, CONN_PATH_USER);
+	if (o)
+		p->flush_after = o->flush_client_after;
 	for (int i = 0; o && i < 2; i++) {
 		p->d[i].last_full = o->last_read_full[i];
 		if (!o->pending_len[i])

@@ -24,6 +24,10 @@ struct pipe_opts {
 	/* the last read from side i filled its buffer: it may have stopped inside a
 	 * segment, so the kernel path must wait for a short read first */
 	bool last_read_full[2];
+	/* > 0: once this many bytes went client → target, flush what the client
+	 * stream holds back (a relay server's nodelay=false response), so a long
+	 * upload to a silent target can still reach the fast path */
+	uint64_t flush_client_after;
 };
 
 /* Takes ownership of both streams and ci (also on failure, when everything is
@@ -34,6 +38,10 @@ int pipe_start(struct stream *client, struct stream *target, struct conn_info *c
 /* Process-wide data-path policy, set once at start-up. */
 enum pipe_accel { PIPE_ACCEL_KERNEL, PIPE_ACCEL_SPLICE, PIPE_ACCEL_NONE };
 void pipe_set_accel(enum pipe_accel a);
+/* Testing aid (--test-pair-delay-ms): sleep this long before a hand-over, so
+ * bytes and FINs pile up in the sockets exactly when they are hardest to get
+ * right.  Blocks the worker: never for production. */
+void pipe_set_test_delay(unsigned ms);
 
 /* The splice(2) pump: both fds are connected non-blocking TCP sockets owned
  * from now on by the pump (side 0 = client).  Returns 0, or -errno with the

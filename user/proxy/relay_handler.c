@@ -26,6 +26,10 @@
 
 #define HDR_BUF 16384
 #define DEFAULT_READ_TIMEOUT_MS 15000
+/* nodelay=false holds the OK until the target speaks (GOST's timing); after
+ * this much upload to a silent target it goes out alone, which GOST clients
+ * accept (they read exactly the header), so bulk uploads reach the fast path */
+#define HELD_RESPONSE_FLUSH_BYTES (256u * 1024)
 
 struct relay_opts {
 	long read_timeout_ms;
@@ -170,6 +174,7 @@ static void dialed(void *ud, struct stream *target, const char *err)
 	po.pending[PIPE_CLIENT] = s->buf + s->hdr_len;
 	po.pending_len[PIPE_CLIENT] = s->len - s->hdr_len;
 	po.last_read_full[PIPE_CLIENT] = s->last_full;
+	po.flush_client_after = s->o->nodelay ? 0 : HELD_RESPONSE_FLUSH_BYTES;
 	pipe_start(client, target, s->ci, &po);
 	sess_free(s);
 }
