@@ -22,11 +22,14 @@ struct cfg_md {
 	size_t n;
 	char **keys;
 	char **vals;
+	char *where;            /* "relayd.json: services[0].handler.metadata": prefixes
+				 * getter errors; NULL = the key alone */
 };
 
-/* Lookups return NULL / the default when the key is absent.  The typed getters
- * return 0, or -1 with err filled ("handler.metadata.nodelay: 'maybe' is not a
- * boolean") when the value does not parse. */
+/* Lookups return NULL / the default when the key is absent (an empty value counts
+ * as absent).  The typed getters return 0, or -1 with err filled
+ * ("services[0].handler.metadata.nodelay: 'maybe' is not a boolean") when the
+ * value does not parse.  Arrays and objects are kept as compact JSON text. */
 const char *cfg_md_get(const struct cfg_md *md, const char *key);
 int cfg_md_bool(const struct cfg_md *md, const char *key, bool def, bool *out, char *err,
 		size_t errlen);
@@ -40,7 +43,7 @@ int cfg_md_duration_ms(const struct cfg_md *md, const char *key, long def_ms, lo
 int cfg_md_strlist(const struct cfg_md *md, const char *key, char ***out, char *err,
 		   size_t errlen);
 void cfg_strv_free(char **v);
-/* Parse a Go duration string; -1 on error. */
+/* Parse a Go duration string; -1 on error (negative durations included). */
 long cfg_parse_duration_ms(const char *s);
 
 struct cfg_auth {
@@ -67,7 +70,8 @@ struct cfg_tls {
 struct cfg_selector {
 	char *strategy;         /* "round" (default), "random", "fifo", "hash" */
 	long max_fails;         /* default 1 */
-	long fail_timeout_ms;   /* default 30 s */
+	long fail_timeout_ms;   /* default 10 s (GOST's DefaultFailTimeout); -L/-F
+				 * selector parameters write 30 s explicitly */
 };
 
 struct cfg_node {               /* a chain hop's node */
@@ -170,7 +174,8 @@ int cfg_doc_add_flags(json_t *doc, const char **L, size_t nL, const char **F, si
 /* The document as `gost -O json` prints it (two-space indent); caller frees. */
 char *cfg_doc_dump(const json_t *doc);
 
-/* Validate and compile.  base_dir resolves relative auth file paths (NULL = cwd). */
+/* Validate and compile.  Relative auth file paths are opened from the working
+ * directory, as GOST does. */
 int cfg_compile(const json_t *doc, struct cfg **out, char *err, size_t errlen);
 void cfg_free(struct cfg *c);
 
