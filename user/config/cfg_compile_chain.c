@@ -91,12 +91,16 @@ int cfg_check_addr(const char *addr, const struct cfg_loc *loc, const char *fiel
 	return rc;
 }
 
+/* A copy of a string member, def when it is absent or empty (NULL stays
+ * NULL); -1 on OOM. */
 static int dup_field(char **dst, const json_t *obj, const char *key, const char *def)
 {
 	const char *v = cfg_obj_str(obj, key);
 
-	*dst = cfg_strdup(v && *v ? v : def);
-	return *dst || !(v && *v ? v : def) ? 0 : -1;
+	if (!v || !*v)
+		v = def;
+	*dst = cfg_strdup(v);
+	return v && !*dst ? -1 : 0;
 }
 
 int cfg_compile_tls(const json_t *tls, struct cfg_tls *out, char *err, size_t errlen)
