@@ -204,8 +204,7 @@ static int compile_service(const json_t *doc, const struct cfg *c, const json_t 
 		out->handler_chain = out->listener_chain = NULL;
 	if (cfg_users_resolve(doc, h, loc, "handler", &out->handler_users, err, errlen) ||
 	    cfg_users_resolve(doc, l, loc, "listener", &out->listener_users, err, errlen) ||
-	    cfg_compile_tls(json_object_get(l, "tls"), loc, "listener.tls", &out->listener_tls,
-			    err, errlen))
+	    cfg_compile_tls(json_object_get(l, "tls"), &out->listener_tls, err, errlen))
 		return -1;
 	return forwarder(doc, json_object_get(svc, "forwarder"), loc, &out->forwarder, err,
 			 errlen);
@@ -332,8 +331,6 @@ int cfg_compile(const json_t *doc, struct cfg **out, char *err, size_t errlen)
 	struct cfg_norm_opts o = { NULL, false, true };
 	json_t *norm = NULL;
 	struct cfg *c;
-	const json_t *tls;
-	struct cfg_loc tloc = { NULL, "tls" };
 
 	*out = NULL;
 	if (cfg_normalize(doc, &o, &norm, err, errlen))
@@ -343,13 +340,11 @@ int cfg_compile(const json_t *doc, struct cfg **out, char *err, size_t errlen)
 		json_decref(norm);
 		return cfg_errf(err, errlen, "out of memory");
 	}
-	tls = json_object_get(norm, "tls");
-	tloc.src = json_string_value(json_object_get(tls, CFG_SRC_KEY));
 	if (unique_names(norm, "hops", err, errlen) ||
 	    unique_names(norm, "authers", err, errlen) ||
 	    cfg_compile_chains(norm, c, err, errlen) ||
 	    compile_services(norm, c, err, errlen) ||
-	    cfg_compile_tls(tls, &tloc, "", &c->tls, err, errlen) ||
+	    cfg_compile_tls(json_object_get(norm, "tls"), &c->tls, err, errlen) ||
 	    compile_log(json_object_get(norm, "log"), &c->log, err, errlen) ||
 	    compile_metrics(json_object_get(norm, "metrics"), &c->metrics, err, errlen)) {
 		cfg_free(c);

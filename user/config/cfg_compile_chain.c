@@ -91,19 +91,20 @@ int cfg_check_addr(const char *addr, const struct cfg_loc *loc, const char *fiel
 	return rc;
 }
 
+/* A copy of a string member, def when it is absent or empty (NULL stays
+ * NULL); -1 on OOM. */
 static int dup_field(char **dst, const json_t *obj, const char *key, const char *def)
 {
 	const char *v = cfg_obj_str(obj, key);
 
-	*dst = cfg_strdup(v && *v ? v : def);
-	return *dst || !(v && *v ? v : def) ? 0 : -1;
+	if (!v || !*v)
+		v = def;
+	*dst = cfg_strdup(v);
+	return v && !*dst ? -1 : 0;
 }
 
-int cfg_compile_tls(const json_t *tls, const struct cfg_loc *loc, const char *field,
-		    struct cfg_tls *out, char *err, size_t errlen)
+int cfg_compile_tls(const json_t *tls, struct cfg_tls *out, char *err, size_t errlen)
 {
-	(void)loc;
-	(void)field;
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(tls))
 		return 0;
@@ -300,8 +301,7 @@ static int compile_node(const json_t *node, const struct hop_defaults *d,
 			errlen) ||
 	    compile_end(dialer, CFG_T_DIALER, "dialer", "tcp", loc, &out->dialer,
 			&out->dialer_auth, &out->dialer_md, err, errlen) ||
-	    cfg_compile_tls(json_object_get(dialer, "tls"), loc, "dialer.tls", &out->dialer_tls,
-			    err, errlen))
+	    cfg_compile_tls(json_object_get(dialer, "tls"), &out->dialer_tls, err, errlen))
 		return -1;
 	/* TLS serverName defaults to the host of addr (x/config/parsing/node) */
 	if (!out->dialer_tls.server_name || !*out->dialer_tls.server_name) {
@@ -436,8 +436,8 @@ int cfg_compile_chains(const json_t *doc, struct cfg *c, char *err, size_t errle
 			return -1;
 		for (size_t k = 0; k < i; k++) {
 			if (!strcmp(c->chains[k].name, c->chains[i].name))
-				return cfg_loc_err(err, errlen, &loc, "name", "duplicate chain name '%s'",
-						   c->chains[i].name);
+				return cfg_loc_err(err, errlen, &loc, "name",
+						   "duplicate chain name '%s'", c->chains[i].name);
 		}
 	}
 	return 0;

@@ -75,10 +75,8 @@ char *cfg_fb_get_str(struct cfg_fb *b, const json_t *md, const char *const *keys
 {
 	char *s = cfg_jmd_string(md, keys);
 
-	if (!s) {
+	if (!s)
 		b->oom = true;
-		s = NULL;
-	}
 	return s;
 }
 

@@ -39,8 +39,8 @@ int cfg_fb_norm_url(struct cfg_fb *b, const char *raw, struct cfg_url *u);
 #define CFG_FB_MAX_SCHEMES 8
 size_t cfg_fb_split_scheme(char *scheme, char **parts);
 
-/* Getters on a lower-cased snapshot; the string one never returns NULL
- * (OOM is recorded and "" returned). */
+/* mdutil.GetString on a lower-cased snapshot: "" when absent, NULL only on
+ * OOM (recorded in b). */
 char *cfg_fb_get_str(struct cfg_fb *b, const json_t *md, const char *const *keys);
 
 /* Metadata helpers over the query map m (exact-case deletes, like Go's

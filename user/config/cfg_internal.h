@@ -213,8 +213,8 @@ int cfg_auth_file_load(const char *path, struct cfg_users *u, size_t from, char 
 int cfg_compile_chains(const json_t *doc, struct cfg *c, char *err, size_t errlen);
 int cfg_compile_selector(const json_t *sel, const struct cfg_loc *loc, const char *field,
 			 struct cfg_selector *out, char *err, size_t errlen);
-int cfg_compile_tls(const json_t *tls, const struct cfg_loc *loc, const char *field,
-		    struct cfg_tls *out, char *err, size_t errlen);
+/* A tls object (absent: present = false, all NULL). */
+int cfg_compile_tls(const json_t *tls, struct cfg_tls *out, char *err, size_t errlen);
 /* A top-level hops[] entry by name; NULL when absent. */
 const json_t *cfg_find_hop(const json_t *doc, const char *name, size_t *idx);
 /* "host:port" with a numeric port 0..65535, for error checks. */

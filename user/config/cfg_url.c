@@ -61,7 +61,7 @@ static char *unescape(const char *s, size_t n, enum esc_mode mode, char *err, si
 	struct cfg_buf b = { 0 };
 
 	for (size_t i = 0; i < n;) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c = (unsigned char)s[i], v;
 
 		if (c == '%') {
 			if (i + 2 >= n || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) {
@@ -74,15 +74,14 @@ static char *unescape(const char *s, size_t n, enum esc_mode mode, char *err, si
 				cfg_errf(err, errlen, "invalid URL escape \"%.3s\"", s + i);
 				goto fail;
 			}
-			if (mode == ESC_ZONE) {
-				int v = unhex(s[i + 1]) << 4 | unhex(s[i + 2]);
-
-				if (strncmp(s + i, "%25", 3) && v != ' ' && should_escape((unsigned char)v, ESC_HOST)) {
-					cfg_errf(err, errlen, "invalid URL escape \"%.3s\"", s + i);
-					goto fail;
-				}
+			v = (unsigned char)(unhex(s[i + 1]) << 4 | unhex(s[i + 2]));
+			/* zone escapes may not introduce bytes a host could not hold */
+			if (mode == ESC_ZONE && strncmp(s + i, "%25", 3) && v != ' ' &&
+			    should_escape(v, ESC_HOST)) {
+				cfg_errf(err, errlen, "invalid URL escape \"%.3s\"", s + i);
+				goto fail;
 			}
-			cfg_buf_chr(&b, (char)(unhex(s[i + 1]) << 4 | unhex(s[i + 2])));
+			cfg_buf_chr(&b, (char)v);
 			i += 3;
 			continue;
 		}
@@ -164,13 +163,15 @@ static char *parse_host(const char *h, size_t n, char *err, size_t errlen)
 		}
 		i = (size_t)(close - h);
 		if (!valid_optional_port(close + 1, n - i - 1)) {
-			cfg_errf(err, errlen, "invalid port \"%.*s\" after host", (int)(n - i - 1), close + 1);
+			cfg_errf(err, errlen, "invalid port \"%.*s\" after host", (int)(n - i - 1),
+				 close + 1);
 			return NULL;
 		}
 		zone = strstr(h, "%25");
 		if (zone && zone < close) {
+			size_t zl = (size_t)(close - zone);
 			char *a = unescape(h, (size_t)(zone - h), ESC_HOST, err, errlen);
-			char *z = a ? unescape(zone, (size_t)(close - zone), ESC_ZONE, err, errlen) : NULL;
+			char *z = a ? unescape(zone, zl, ESC_ZONE, err, errlen) : NULL;
 			char *t = z ? unescape(close, n - i, ESC_HOST, err, errlen) : NULL;
 			struct cfg_buf b = { 0 };
 
