@@ -5,9 +5,9 @@
  * socket cookie: fp_tx (no programs: the redirect target) and fp_rx (carries
  * this sk_skb stream verdict).  For every skb arriving on a paired socket the
  * verdict looks up the socket's fp_conns entry and redirects the skb to the
- * peer's egress, counting bytes; a demoted socket (its peer stopped reading)
- * gets SK_PASS so its data is charged to its own receive buffer and copied by
- * userspace.  Every check_step redirected bytes a ring-buffer event asks
+ * peer's egress, counting bytes; a throttled socket (its peer reads slower
+ * than it sends) gets SK_PASS so its data is charged to its own receive
+ * buffer and copied by userspace, until userspace has caught up.  Every check_step redirected bytes a ring-buffer event asks
  * userspace to look at the peer's queue (redirected skbs are not
  * memory-accounted, so userspace bounds them). */
 #include <linux/bpf.h>
@@ -40,8 +40,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FP_MAX_SOCKS);
 	__type(key, __u64);
-	__type(value, __u32);
-} fp_flags SEC(".maps");
+	__type(value, struct fp_ctl);
+} fp_ctls SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -71,7 +71,7 @@ int relayd_verdict(struct __sk_buff *skb)
 {
 	__u64 cookie, peer, len = skb->len;
 	struct fp_conn *st;
-	__u32 *flags;
+	struct fp_ctl *ctl;
 	long ret;
 
 	/* a bare FIN arrives as an empty skb; redirected it would make the peer's
@@ -86,8 +86,10 @@ int relayd_verdict(struct __sk_buff *skb)
 		stat_add(FP_STAT_NO_STATE, 1);
 		return SK_PASS;
 	}
-	flags = bpf_map_lookup_elem(&fp_flags, &cookie);
-	if (flags && (*flags & FP_FLAG_DEMOTED)) {
+	ctl = bpf_map_lookup_elem(&fp_ctls, &cookie);
+	/* verdicts of one socket run one at a time (socket lock), so "passed"
+	 * here counts every skb passed before this one */
+	if (ctl && ((ctl->flags & FP_FLAG_THROTTLED) || st->passed > ctl->consumed)) {
 		__sync_fetch_and_add(&st->passed, len);
 		stat_add(FP_STAT_PASS_BYTES, len);
 		return SK_PASS;

@@ -182,9 +182,9 @@ static void print_status(const json_t *r)
 	human_bytes(num(b, "splice"), s, sizeof(s));
 	printf("relayd %s  pid %lld  up %llds  workers %lld\n", str(r, "relayd"), num(r, "pid"),
 	       num(r, "uptime_s"), num(r, "workers"));
-	printf("fast path: %s  pairs %lld active / %lld total  demoted %lld  refused %lld\n",
+	printf("fast path: %s  pairs %lld active / %lld total  throttled %lld  refused %lld\n",
 	       str(fp, "state"), num(fp, "pairs_active"), num(fp, "pairs_total"),
-	       num(fp, "demotions"), num(fp, "insert_refused"));
+	       num(fp, "throttles"), num(fp, "insert_refused"));
 	printf("bytes: kernel %s  user %s  splice %s\n", k, u, s);
 	printf("connections: %lld active, %lld accepted, %lld closed\n", num(c, "active"),
 	       num(c, "accepted"), num(c, "closed"));

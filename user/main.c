@@ -40,6 +40,8 @@ struct options {
 	int workers;
 	bool pin_maps;
 	unsigned test_pair_delay_ms;
+	uint64_t queue_limit;
+	uint64_t sndbuf;
 };
 
 static void usage(FILE *f)
@@ -58,10 +60,35 @@ static void usage(FILE *f)
 		"  --fastpath=on|off kernel sockmap fast path for plain TCP pairs (default on;\n"
 		"                    off, or BPF unavailable: splice(2))\n"
 		"  --workers N       worker threads (default: one per CPU)\n"
+		"  --fastpath-queue-limit N  demote a kernel direction to userspace once N bytes\n"
+		"                    (K/M/G suffix) queue unaccounted in the kernel (default 4M)\n"
+		"  --fastpath-sndbuf N  send buffer forced on paired sockets (default 16M)\n"
 		"  --pin-maps        pin the fast-path maps under %s for relayctl map dump\n"
 		"  --test-pair-delay-ms N  testing aid: stall each hand-over N ms (blocks a worker)\n"
 		"  -h, --help        this help\n",
 		CTL_DEFAULT_PATH, FP_PIN_DIR);
+}
+
+/* "4194304", "4096K", "4M", "1G" */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -1;
+	switch (*end) {
+	case 'K': case 'k': n <<= 10; end++; break;
+	case 'M': case 'm': n <<= 20; end++; break;
+	case 'G': case 'g': n <<= 30; end++; break;
+	default: break;
+	}
+	if (*end)
+		return -1;
+	*out = n;
+	return 0;
 }
 
 static int bad_flag(const char *fmt, const char *arg)
@@ -147,6 +174,15 @@ static int parse_flags(int argc, char **argv, struct options *o)
 			o->workers = (int)n;
 		} else if (!strcmp(name, "pin-maps")) {
 			o->pin_maps = true;
+		} else if (!strcmp(name, "fastpath-queue-limit") || !strcmp(name, "fastpath-sndbuf")) {
+			bool q = name[9] == 'q';
+			uint64_t n;
+
+			NEED_VAL();
+			if (parse_size(val, &n) || n < 65536 || n > (q ? 1ull << 34 : 1ull << 30))
+				return bad_flag(q ? "--fastpath-queue-limit %s: expected 64K to 16G"
+						  : "--fastpath-sndbuf %s: expected 64K to 1G", val);
+			*(q ? &o->queue_limit : &o->sndbuf) = n;
 		} else if (!strcmp(name, "test-pair-delay-ms")) {
 			char *end;
 			long n;
@@ -296,7 +332,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "relayd: out of memory\n");
 		goto out;
 	}
-	fp_init(&(struct fp_opts){ .enabled = o.fastpath, .pin = o.pin_maps });
+	fp_init(&(struct fp_opts){ .enabled = o.fastpath, .pin = o.pin_maps,
+				   .queue_limit = o.queue_limit,
+				   .sndbuf = (int)o.sndbuf });
 	pipe_set_accel(o.fastpath ? PIPE_ACCEL_KERNEL : PIPE_ACCEL_SPLICE);
 	pipe_set_test_delay(o.test_pair_delay_ms);
 	if (services_start(cfg, workers, o.workers, &services, &n_services, err, sizeof(err))) {
@@ -331,10 +369,15 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	ctl_server_stop();
-	if (workers)
+	if (workers) {
 		workers_stop(workers, o.workers);
+		for (int i = 0; i < o.workers; i++)
+			loop_close_objs(workers[i].loop);
+	}
 	if (services)
 		services_stop(services, n_services);
+	if (workers)
+		workers_free(workers, o.workers);
 	fp_stop();
 	net_resolver_stop();
 	if (sig.io.fd > 0)

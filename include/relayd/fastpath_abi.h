@@ -17,19 +17,29 @@ struct fp_conn {
 	__u64 bytes;            /* bytes redirected from this socket to its peer */
 	__u64 skbs;
 	__u64 drops;            /* bytes dropped because the redirect failed */
-	__u64 passed;           /* bytes passed to userspace after demotion */
+	__u64 passed;           /* bytes passed to userspace while throttled */
 	__u64 notified;         /* bytes value at the last ring-buffer check event */
 };
 
-/* fp_flags value bits */
-#define FP_FLAG_DEMOTED 1u      /* SK_PASS to the socket's own queue: userspace copies */
+/* fp_ctl value: written only by userspace.  A throttled socket's skbs are
+ * passed to its own receive queue (charged to its receive buffer, so TCP
+ * pushes back) and userspace copies them; the verdict keeps passing until
+ * userspace has consumed every passed byte, so redirected bytes can never
+ * overtake copied ones when the throttle lifts. */
+struct fp_ctl {
+	__u32 flags;
+	__u32 pad;
+	__u64 consumed;         /* passed bytes userspace has read and forwarded */
+};
+
+#define FP_FLAG_THROTTLED 1u    /* pass instead of redirect */
 
 /* fp_stats (per-CPU array) indexes */
 enum fp_stat {
 	FP_STAT_REDIR_BYTES,
 	FP_STAT_REDIR_SKBS,
 	FP_STAT_DROP_BYTES,
-	FP_STAT_PASS_BYTES,     /* demoted directions */
+	FP_STAT_PASS_BYTES,     /* throttled directions */
 	FP_STAT_NO_STATE,       /* skbs for sockets without state (SK_PASS) */
 	FP_STAT_ZERO_SKBS,      /* zero-length skbs (a bare FIN): dropped */
 	FP_STAT_EVENTS_LOST,    /* ring buffer full */

@@ -60,7 +60,8 @@ class Proc:
         return self.p.poll() is None
 
     def text(self):
-        self.fh.flush()
+        if not self.fh.closed:
+            self.fh.flush()
         return self.log.read_text(errors="replace")
 
     def stop(self, sig=signal.SIGTERM, timeout=15):

@@ -170,7 +170,7 @@ def test_peer_reset_mid_transfer(procs):
 @pytest.mark.parametrize("via", ["direct", "chain"])
 def test_iperf3_through_a_tcp_forward(procs, via):
     iport = free_port()
-    ip = procs.proc(["iperf3", "-s", "-p", iport, "-B", "127.0.0.1"], "iperf3-server")
+    ip = procs.proc(["iperf3", "-s", "-p", iport, "-B", "127.0.0.1", "--forceflush"], "iperf3-server")
     deadline = time.monotonic() + 10
     while "Server listening" not in ip.text():
         assert time.monotonic() < deadline, ip.text()

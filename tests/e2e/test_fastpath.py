@@ -40,8 +40,14 @@ class Setup:
         self.path = path
         self.before = [r.status() for r in self.relayds]
 
-    def check_paths(self, moved, allow_user=0):
-        """Each relayd moved (almost) all bytes on the expected path, and closed everything."""
+    def check_paths(self, moved, allow_user=0, conns=1):
+        """Each relayd moved the bytes on the expected path, and closed everything.
+
+        Before the hand-over a connection is copied in userspace (the relay
+        header, the held-back response, bytes already queued); that part is
+        bounded.  After it, every byte goes through the verdict: redirected, or
+        passed up and copied while its direction was throttled."""
+        slack = allow_user + max(moved // 10, 16 * MiB) + 4 * MiB * conns
         for r, before in zip(self.relayds, self.before):
             st = r.wait_idle()
             kernel = st["bytes"]["kernel"] - before["bytes"]["kernel"]
@@ -49,12 +55,15 @@ class Setup:
             user = st["bytes"]["user"] - before["bytes"]["user"]
             assert kernel + splice + user >= moved, (r.name, st)
             if self.path == "kernel":
-                assert st["fastpath"]["loaded"], st["fastpath"]
-                assert kernel >= moved - allow_user - 4 * MiB, (r.name, kernel, splice, user)
-                assert st["fastpath"]["pairs_active"] == 0
+                fp, fpb = st["fastpath"], before["fastpath"]
+                passed = fp["passed_bytes"] - fpb["passed_bytes"]
+                assert fp["loaded"], fp
+                assert user - passed <= slack, (r.name, kernel, passed, user)
+                assert kernel > 0 or allow_user, (r.name, st)
+                assert fp["pairs_active"] == 0
             else:
                 assert kernel == 0
-                assert splice >= moved - allow_user - 4 * MiB, (r.name, kernel, splice, user)
+                assert user <= slack, (r.name, kernel, splice, user)
 
 
 def expect_done(srv, n, rx, tx):
@@ -81,7 +90,7 @@ def test_eight_parallel_connections(procs, path, topo):
     s = Setup(procs, topo, path, srv)
     traffic("xfer", *s.client_args, "-n", each, "-x", each, "-j", 8)
     expect_done(srv, 8, each, each)
-    s.check_paths(16 * each)
+    s.check_paths(16 * each, conns=8)
 
 
 @pytest.mark.parametrize("topo", TOPOLOGIES)
@@ -130,7 +139,8 @@ def test_target_reset_reaches_the_client(procs, path, topo):
 @pytest.mark.parametrize("topo", TOPOLOGIES)
 @pytest.mark.parametrize("path", PATHS)
 def test_client_reset_reaches_the_target(procs, path, topo):
-    srv = procs.traffic_server("xfer", "-n", 0)
+    # a target that never writes and never closes first (sink)
+    srv = procs.traffic_server("sink", "-t", 0)
     s = Setup(procs, topo, path, srv)
     rc, out = traffic("rst", *s.client_args, "--reset-after", 4 * MiB)
     assert "reset=sent" in out, out
@@ -170,7 +180,9 @@ class _EchoAfterEof:
 def test_client_fin_before_pairing_finishes_in_userspace(procs, path):
     tgt = _EchoAfterEof()
     sport = free_port()
-    r = procs.relayd("-L", f"relay://:{sport}", "--test-pair-delay-ms", "200",
+    # nodelay=true: the response goes out at once, so the hand-over is tried
+    # (and stalled) while the client's FIN is on its way
+    r = procs.relayd("-L", f"relay://:{sport}?nodelay=true", "--test-pair-delay-ms", "200",
                      fastpath="on" if path == "kernel" else "off")
     before = r.status()
     payload = bytes(range(256)) * 400
@@ -220,8 +232,8 @@ def test_stalled_reader_keeps_kernel_memory_bounded(procs, path, topo):
     assert base - low < 256 * MiB, f"kernel memory grew by {(base - low) >> 20} MiB"
     if path == "kernel":
         st = s.relayds[0].wait_idle()
-        demoted = sum(r.status()["fastpath"]["demotions"] for r in s.relayds)
-        assert demoted >= 1, st
+        throttled = sum(r.status()["fastpath"]["throttles"] for r in s.relayds)
+        assert throttled >= 1, st
     s.check_paths(total, allow_user=total)
 
 

@@ -233,6 +233,7 @@ def test_bad_input_does_not_disturb_other_connections(procs, echo):
     r = relay_server(procs)
     good, resp = roundtrip(r.port, rw.request(rw.CONNECT, rw.addr("127.0.0.1", echo.port)))
     assert resp == b"\x01\x00\x00\x00"
+    assert rw.recv_exact(good, 4) == b"ping"
     for raw in (b"\xff" * 100, b"\x01\x01\xff\xff" + b"\x00" * 10, b""):
         s = rw.connect(r.port)
         s.sendall(raw)

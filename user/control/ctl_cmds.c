@@ -50,11 +50,12 @@ static const char *cmd_status(const json_t *req, json_t *reply, void *ud, char *
 	json_object_set_new(reply, "workers", json_integer(st->workers));
 	json_object_set_new(reply, "services", services_json(st));
 	json_object_set_new(reply, "fastpath", json_pack(
-		"{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"state", fp_status(), "loaded", fp_ready(),
 		"pairs_active", (json_int_t)f.pairs_active,
 		"pairs_total", (json_int_t)f.pairs_total,
-		"demotions", (json_int_t)f.demotions,
+		"throttles", (json_int_t)f.throttles,
+		"resumes", (json_int_t)f.resumes,
 		"insert_refused", (json_int_t)f.insert_refused,
 		"redirected_skbs", (json_int_t)f.redirected_skbs,
 		"dropped_bytes", (json_int_t)f.dropped_bytes,

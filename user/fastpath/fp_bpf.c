@@ -18,7 +18,7 @@
 #include "relayd.skel.h"
 #include "relayd/fastpath_abi.h"
 
-struct fp_state fp_g = { .tx_fd = -1, .rx_fd = -1, .conns_fd = -1, .flags_fd = -1,
+struct fp_state fp_g = { .tx_fd = -1, .rx_fd = -1, .conns_fd = -1, .ctls_fd = -1,
 			 .stats_fd = -1, .events_fd = -1 };
 static struct relayd_bpf *g_skel;
 static const struct log_ctx lc = { .kind = "fastpath" };
@@ -62,7 +62,7 @@ static int pin_maps(const char *dir)
 {
 	struct { struct bpf_map *m; const char *name; } maps[] = {
 		{ g_skel->maps.fp_conns, "fp_conns" },
-		{ g_skel->maps.fp_flags, "fp_flags" },
+		{ g_skel->maps.fp_ctls, "fp_ctls" },
 		{ g_skel->maps.fp_stats, "fp_stats" },
 	};
 	char path[256];
@@ -90,6 +90,8 @@ void fp_init(const struct fp_opts *o)
 		fp_g.opts.queue_limit = FP_DEFAULT_QUEUE_LIMIT;
 	if (!fp_g.opts.check_step)
 		fp_g.opts.check_step = FP_DEFAULT_CHECK_STEP;
+	if (!fp_g.opts.sndbuf)
+		fp_g.opts.sndbuf = FP_DEFAULT_SNDBUF;
 	if (!o->enabled) {
 		set_status("off (--fastpath=off)");
 		log_info(&lc, "fast path off (--fastpath=off): TCP pairs use splice(2)");
@@ -111,7 +113,7 @@ void fp_init(const struct fp_opts *o)
 	fp_g.tx_fd = bpf_map__fd(g_skel->maps.fp_tx);
 	fp_g.rx_fd = bpf_map__fd(g_skel->maps.fp_rx);
 	fp_g.conns_fd = bpf_map__fd(g_skel->maps.fp_conns);
-	fp_g.flags_fd = bpf_map__fd(g_skel->maps.fp_flags);
+	fp_g.ctls_fd = bpf_map__fd(g_skel->maps.fp_ctls);
 	fp_g.stats_fd = bpf_map__fd(g_skel->maps.fp_stats);
 	fp_g.events_fd = bpf_map__fd(g_skel->maps.fp_events);
 	/* libbpf 1.1 has no SEC("sk_skb/verdict") attach helper for sockmaps */
@@ -136,7 +138,8 @@ void fp_init(const struct fp_opts *o)
 	}
 	fp_g.ready = true;
 	set_status("loaded");
-	log_info(&lc, "fast path loaded: sockhash pairs, sk_skb verdict redirect, demotion above %llu queued bytes",
+	log_info(&lc, "fast path loaded: sockhash pairs, sk_skb verdict redirect; a direction with "
+		 "more than %llu bytes queued in the kernel is throttled to userspace",
 		 (unsigned long long)fp_g.opts.queue_limit);
 	return;
 fail:
@@ -144,7 +147,7 @@ fail:
 	if (g_skel)
 		relayd_bpf__destroy(g_skel);
 	g_skel = NULL;
-	fp_g.tx_fd = fp_g.rx_fd = fp_g.conns_fd = fp_g.flags_fd = fp_g.stats_fd = -1;
+	fp_g.tx_fd = fp_g.rx_fd = fp_g.conns_fd = fp_g.ctls_fd = fp_g.stats_fd = -1;
 	fp_g.events_fd = -1;
 }
 
@@ -184,7 +187,8 @@ void fp_get_totals(struct fp_totals *t)
 	memset(t, 0, sizeof(*t));
 	t->pairs_active = atomic_load(&fp_g.pairs_active);
 	t->pairs_total = atomic_load(&fp_g.pairs_total);
-	t->demotions = atomic_load(&fp_g.demotions);
+	t->throttles = atomic_load(&fp_g.throttles);
+	t->resumes = atomic_load(&fp_g.resumes);
 	t->insert_refused = atomic_load(&fp_g.insert_refused);
 	if (!fp_g.ready || ncpu <= 0)
 		return;

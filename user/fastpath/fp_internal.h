@@ -15,10 +15,10 @@ struct fp_state {
 	bool ready;
 	char status[256];
 	struct fp_opts opts;
-	int tx_fd, rx_fd, conns_fd, flags_fd, stats_fd, events_fd;
+	int tx_fd, rx_fd, conns_fd, ctls_fd, stats_fd, events_fd;
 	struct loop *loop;              /* the fast-path thread's loop */
 	struct ring_buffer *rb;
-	_Atomic uint64_t pairs_active, pairs_total, demotions, insert_refused;
+	_Atomic uint64_t pairs_active, pairs_total, throttles, resumes, insert_refused;
 };
 
 extern struct fp_state fp_g;

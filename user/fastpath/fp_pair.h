@@ -1,6 +1,13 @@
 /* One paired connection on the fast path (internal to user/fastpath).
  * Side 0 is the client-facing socket, side 1 the target-facing one; direction
- * i carries bytes read from fd[i] to fd[!i]. */
+ * i carries bytes read from fd[i] to fd[!i].
+ *
+ * A direction is in one of three modes:
+ *   KERNEL     the verdict redirects; userspace only watches;
+ *   THROTTLED  the verdict passes skbs to fd[i]'s own queue (TCP pushes
+ *              back); userspace waits for the redirected backlog to drain;
+ *   COPYING    userspace copies the passed bytes; the verdict keeps passing
+ *              until userspace has consumed all of them, then redirects again. */
 #ifndef RELAYD_FASTPATH_FP_PAIR_H
 #define RELAYD_FASTPATH_FP_PAIR_H
 
@@ -12,14 +19,16 @@
 
 struct conn_info;
 
+enum fp_mode { FP_KERNEL, FP_THROTTLED, FP_COPYING };
+
 struct fp_dir {
+	enum fp_mode mode;
 	bool rd_eof;            /* FIN seen on the source */
 	bool shut;              /* FIN sent on the destination */
-	bool demoted;           /* verdict passes to userspace; we copy */
-	bool drained;           /* demoted: the bytes redirected before it are out */
-	bool ueof;              /* demoted: userspace read EOF */
-	uint8_t *buf;           /* demoted copy buffer */
-	size_t off, len;
+	uint64_t consumed;      /* passed bytes read and forwarded (mirrors fp_ctl) */
+	size_t pre_left;        /* leading buffer bytes read before pairing (not passed) */
+	uint8_t *buf;           /* copy buffer (allocated on first throttle) */
+	size_t off, len, cap;
 };
 
 struct fp_pair;
@@ -37,8 +46,9 @@ struct fp_pair {
 	uint64_t post_user[2];  /* bytes userspace wrote into fd[i] after pairing */
 	struct fp_dir d[2];
 	struct fp_io io[2];
-	struct loop_timer timer;        /* drain / demotion polling */
+	struct loop_timer timer;        /* drain polling */
 	uint32_t poll_ms;
+	int64_t max_queued[2];          /* deepest queue seen by the checks */
 	int error_side;                 /* >= 0: fd[side] failed (RST): aborting */
 	uint64_t abort_deadline;
 	struct conn_info *ci;

@@ -33,6 +33,7 @@ struct loop {
 	/* posted tasks (any thread) */
 	pthread_mutex_t plock;
 	struct loop_task *phead, *ptail;
+	struct loop_obj *objs;
 };
 
 uint64_t loop_clock_ms(void)
@@ -369,4 +370,35 @@ int loop_run(struct loop *l)
 		run_deferred(l);
 	}
 	return 0;
+}
+
+void loop_obj_add(struct loop *l, struct loop_obj *o, void (*close)(struct loop_obj *o))
+{
+	o->close = close;
+	o->prev = NULL;
+	o->next = l->objs;
+	if (l->objs)
+		l->objs->prev = o;
+	l->objs = o;
+}
+
+void loop_obj_del(struct loop *l, struct loop_obj *o)
+{
+	if (o->prev)
+		o->prev->next = o->next;
+	else if (l->objs == o)
+		l->objs = o->next;
+	if (o->next)
+		o->next->prev = o->prev;
+	o->prev = o->next = NULL;
+}
+
+void loop_close_objs(struct loop *l)
+{
+	while (l->objs) {
+		struct loop_obj *o = l->objs;
+
+		loop_obj_del(l, o);
+		o->close(o);
+	}
 }

@@ -38,6 +38,13 @@ struct loop_task {
 	loop_task_cb cb;
 };
 
+/* Something that lives on a loop until it finishes (a session, a pipe): the
+ * loop keeps a list so that shutdown can close whatever is still open. */
+struct loop_obj {
+	struct loop_obj *prev, *next;
+	void (*close)(struct loop_obj *o);
+};
+
 struct loop *loop_new(void);
 void loop_free(struct loop *l);
 /* Runs until loop_stop(); returns 0, or -errno if epoll fails. */
@@ -67,5 +74,10 @@ void loop_defer(struct loop *l, struct loop_task *t);
 void loop_cancel(struct loop *l, struct loop_task *t);
 /* Any thread: queue t to run on l's thread.  t must stay valid until it runs. */
 void loop_post(struct loop *l, struct loop_task *t);
+
+void loop_obj_add(struct loop *l, struct loop_obj *o, void (*close)(struct loop_obj *o));
+void loop_obj_del(struct loop *l, struct loop_obj *o);
+/* After loop_run() returned: close every object still registered. */
+void loop_close_objs(struct loop *l);
 
 #endif

@@ -51,6 +51,7 @@ enum auto_state {
 enum proto { P_HTTP, P_SOCKS4, P_SOCKS5, P_TLS };
 
 struct auto_sess {
+	struct loop_obj obj;
 	struct loop *loop;
 	struct service *svc;
 	struct auto_opts *o;
@@ -106,6 +107,7 @@ static void auto_fini(struct service *svc)
 
 static void sess_free(struct auto_sess *s)
 {
+	loop_obj_del(s->loop, &s->obj);
 	loop_timer_stop(s->loop, &s->timer);
 	if (s->route)
 		route_cancel(s->route);
@@ -213,7 +215,6 @@ static void dialed(void *ud, struct stream *target, const char *err)
 		po.pending[PIPE_CLIENT] = s->buf + s->off;
 		po.pending_len[PIPE_CLIENT] = s->len - s->off;
 	}
-	po.last_read_full[PIPE_CLIENT] = s->last_full;
 	s->client = NULL;
 	loop_timer_stop(s->loop, &s->timer);
 	pipe_start(client, target, ci, &po);
@@ -575,6 +576,17 @@ static void timeout_cb(struct loop_timer *t)
 	finish_err(s, NULL, 0, "handshake timeout");
 }
 
+/* daemon shutdown during the handshake */
+static void close_obj(struct loop_obj *o)
+{
+	struct auto_sess *s = CONTAINER_OF(o, struct auto_sess, obj);
+
+	conns_set_error(s->ci, "relayd shutting down");
+	stream_close(s->client, false);
+	conns_done(s->ci);
+	sess_free(s);
+}
+
 static void auto_accept(struct service *svc, struct worker *w, int fd,
 			const struct sockaddr_storage *peer)
 {
@@ -601,6 +613,7 @@ static void auto_accept(struct service *svc, struct worker *w, int fd,
 	s->lc.kind = "handler";
 	s->lc.service = svc->cfg->name;
 	s->lc.remote = s->ci->client;
+	loop_obj_add(w->loop, &s->obj, close_obj);
 	loop_timer_init(&s->timer, timeout_cb);
 	loop_timer_start(w->loop, &s->timer, HANDSHAKE_TIMEOUT_MS);
 	stream_set_cb(s->client, on_readable, s);

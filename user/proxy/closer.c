@@ -10,6 +10,7 @@
 #include "net/stream.h"
 
 struct closer {
+	struct loop_obj obj;
 	struct stream *s;
 	struct loop_timer timer;
 	size_t off, len;
@@ -19,6 +20,7 @@ struct closer {
 
 static void closer_free(struct closer *c)
 {
+	loop_obj_del(c->s->loop, &c->obj);
 	loop_timer_stop(c->s->loop, &c->timer);
 	stream_close(c->s, false);
 	free(c);
@@ -81,6 +83,11 @@ static void timeout_cb(struct loop_timer *t)
 	closer_free(CONTAINER_OF(t, struct closer, timer));
 }
 
+static void close_obj(struct loop_obj *o)
+{
+	closer_free(CONTAINER_OF(o, struct closer, obj));
+}
+
 void closer_start(struct stream *s, const void *msg, size_t len)
 {
 	struct closer *c = malloc(sizeof(*c) + len);
@@ -95,6 +102,7 @@ void closer_start(struct stream *s, const void *msg, size_t len)
 	c->shut = false;
 	if (len)
 		memcpy(c->msg, msg, len);
+	loop_obj_add(s->loop, &c->obj, close_obj);
 	loop_timer_init(&c->timer, timeout_cb);
 	loop_timer_start(s->loop, &c->timer, CLOSER_GRACE_MS);
 	stream_set_cb(s, cb, c);

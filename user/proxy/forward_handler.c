@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/util.h"
 #include "config/config.h"
 #include "control/conns.h"
 #include "net/loop.h"
@@ -18,6 +19,8 @@
 #include "proxy/service.h"
 
 struct fwd_sess {
+	struct loop_obj obj;
+	struct loop *loop;
 	struct service *svc;
 	struct stream *client;
 	struct conn_info *ci;
@@ -33,6 +36,14 @@ static int fwd_init(struct service *svc, char *err, size_t errlen)
 	return 0;
 }
 
+static void sess_free(struct fwd_sess *s)
+{
+	loop_obj_del(s->loop, &s->obj);
+	if (s->route)
+		route_cancel(s->route);
+	free(s);
+}
+
 static void fail(struct fwd_sess *s, const char *why)
 {
 	struct log_ctx lc = { .kind = "handler", .service = s->svc->cfg->name,
@@ -43,7 +54,18 @@ static void fail(struct fwd_sess *s, const char *why)
 	atomic_fetch_add(&s->svc->errors, 1);
 	stream_close(s->client, false);
 	conns_done(s->ci);
-	free(s);
+	sess_free(s);
+}
+
+/* daemon shutdown while dialing */
+static void close_obj(struct loop_obj *o)
+{
+	struct fwd_sess *s = CONTAINER_OF(o, struct fwd_sess, obj);
+
+	conns_set_error(s->ci, "relayd shutting down");
+	stream_close(s->client, false);
+	conns_done(s->ci);
+	sess_free(s);
 }
 
 static void dialed(void *ud, struct stream *target, const char *err)
@@ -63,7 +85,7 @@ static void dialed(void *ud, struct stream *target, const char *err)
 	stream_describe(target, stack, sizeof(stack));
 	snprintf(s->ci->stack, sizeof(s->ci->stack), "tcp|%s", stack);
 	pipe_start(s->client, target, s->ci, NULL);
-	free(s);
+	sess_free(s);
 }
 
 static void fwd_accept(struct service *svc, struct worker *w, int fd,
@@ -78,6 +100,7 @@ static void fwd_accept(struct service *svc, struct worker *w, int fd,
 		return;
 	}
 	s->svc = svc;
+	s->loop = w->loop;
 	s->idx = -1;
 	s->client = tcp_stream_new(w->loop, fd);
 	s->ci = conns_new(svc->cfg->name, svc->cfg->handler, (const struct sockaddr *)peer);
@@ -89,6 +112,7 @@ static void fwd_accept(struct service *svc, struct worker *w, int fd,
 		free(s);
 		return;
 	}
+	loop_obj_add(w->loop, &s->obj, close_obj);
 	if (svc->cfg->forwarder.n_nodes) {
 		node = service_pick_target(svc, &s->idx);
 		if (!node) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/leftover.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "control/conns.h"
@@ -23,10 +24,10 @@ struct pipe_dir {
 	size_t off, len;
 	bool eof;               /* source returned end of stream */
 	bool shut;              /* destination half-closed */
-	bool last_full;         /* last read filled the buffer */
 };
 
 struct pipe {
+	struct loop_obj obj;
 	struct loop *loop;
 	struct stream *s[2];
 	struct pipe_dir d[2];   /* d[i]: s[i] → s[!i] */
@@ -50,6 +51,7 @@ void pipe_set_test_delay(unsigned ms)
 
 static void pipe_free(struct pipe *p)
 {
+	loop_obj_del(p->loop, &p->obj);
 	for (int i = 0; i < 2; i++)
 		free(p->d[i].buf);
 	free(p);
@@ -119,15 +121,12 @@ static int pump_dir(struct pipe *p, int i, int *failed_side)
 		{
 			ssize_t r = stream_read(src, d->buf, PIPE_BUF_SIZE);
 
-			if (r == -EAGAIN) {
-				d->last_full = false;
+			if (r == -EAGAIN)
 				return 0;
-			}
 			if (r < 0) {
 				*failed_side = i;
 				return (int)r;
 			}
-			d->last_full = r == PIPE_BUF_SIZE;
 			if (r == 0)
 				d->eof = true;
 			d->len = (size_t)r;
@@ -155,44 +154,81 @@ static void set_interest(struct pipe *p)
 
 static void stream_cb_(struct stream *s, unsigned events, void *ud);
 
-/* Both ends bare TCP, nothing buffered anywhere: leave the copying to the
- * kernel.  Returns true when the pipe is gone (handed over). */
+static struct leftover take_buf(struct pipe_dir *d)
+{
+	struct leftover lo = { .buf = d->buf, .off = d->off, .len = d->len };
+
+	d->buf = NULL;
+	d->off = d->len = 0;
+	return lo;
+}
+
+static void give_buf(struct pipe_dir *d, struct leftover *lo)
+{
+	free(d->buf);
+	d->buf = lo->buf;
+	d->off = lo->off;
+	d->len = lo->len;
+	*lo = (struct leftover){ 0 };
+	if (!d->buf)
+		d->off = d->len = 0;
+}
+
+/* Both ends bare TCP sockets: leave the copying to the kernel (or splice).
+ * Bytes still buffered here travel with the hand-over and go out first.
+ * Returns true when the pipe is gone (handed over). */
 static bool try_accelerate(struct pipe *p)
 {
 	bool kernel = g_accel == PIPE_ACCEL_KERNEL && fp_ready();
+	struct leftover lo[2];
 	int fd[2], err;
 
 	if (g_accel == PIPE_ACCEL_NONE || p->accel_failed)
 		return false;
-	for (int i = 0; i < 2; i++) {
-		struct pipe_dir *d = &p->d[i];
+	for (int i = 0; i < 2; i++)
+		if (p->d[i].eof || p->d[i].shut || stream_raw_fd(p->s[i]) < 0)
+			return false;
+	if (kernel) {
+		/* the verdict sees whole skbs: none may be left partly read */
+		for (int i = 0; i < 2; i++) {
+			int rc;
 
-		if (d->len > d->off || d->eof || d->shut || stream_raw_fd(p->s[i]) < 0)
-			return false;
-		/* the verdict sees whole skbs: a partly read one would be sent again */
-		if (kernel && d->last_full)
-			return false;
+			lo[i] = take_buf(&p->d[i]);
+			rc = fp_read_to_boundary(stream_raw_fd(p->s[i]), &lo[i]);
+			give_buf(&p->d[i], &lo[i]);
+			if (rc < 0) {
+				pipe_end(p, i, rc);
+				return true;
+			}
+			if (!rc)
+				return false;   /* still streaming in: next round */
+		}
 	}
 	if (g_test_delay_ms)
 		usleep(g_test_delay_ms * 1000u);
 	for (int i = 0; i < 2; i++) {
+		lo[i] = take_buf(&p->d[i]);
 		fd[i] = stream_detach(p->s[i]);
 		p->s[i] = NULL;
 	}
 	if (kernel) {
-		err = fp_adopt(fd[0], fd[1], p->ci);
+		err = fp_adopt(fd[0], fd[1], p->ci, lo);
 		if (!err)
 			goto handed_over;
-		struct log_ctx lc = { .kind = "fastpath", .service = p->ci->service };
+		{
+			struct log_ctx lc = { .kind = "fastpath", .service = p->ci->service };
 
-		log_debug(&lc, "conn %llu: kernel fast path refused (%s)%s; using splice",
-			  (unsigned long long)p->ci->id, strerror(-err),
-			  err == -EOPNOTSUPP ? ": a side closed before pairing" : "");
+			log_debug(&lc, "conn %llu: kernel fast path refused (%s)%s; using splice",
+				  (unsigned long long)p->ci->id, strerror(-err),
+				  err == -EOPNOTSUPP ? ": a side closed before pairing" : "");
+		}
 	}
-	err = splice_pump_start(p->loop, fd[0], fd[1], p->ci);
+	err = splice_pump_start(p->loop, fd[0], fd[1], p->ci, lo);
 	if (!err)
 		goto handed_over;
 	p->accel_failed = true;
+	for (int i = 0; i < 2; i++)
+		give_buf(&p->d[i], &lo[i]);
 	p->s[0] = tcp_stream_new(p->loop, fd[0]);
 	p->s[1] = tcp_stream_new(p->loop, fd[1]);
 	if (!p->s[0] || !p->s[1]) {
@@ -244,6 +280,14 @@ static void stream_cb_(struct stream *s, unsigned events, void *ud)
 	run(ud);
 }
 
+static void close_obj(struct loop_obj *o)
+{
+	struct pipe *p = CONTAINER_OF(o, struct pipe, obj);
+
+	conns_set_error(p->ci, "relayd shutting down");
+	pipe_end(p, 0, 0);
+}
+
 int pipe_start(struct stream *client, struct stream *target, struct conn_info *ci,
 	       const struct pipe_opts *o)
 {
@@ -257,6 +301,7 @@ int pipe_start(struct stream *client, struct stream *target, struct conn_info *c
 		return -ENOMEM;
 	}
 	p->loop = client->loop;
+	loop_obj_add(p->loop, &p->obj, close_obj);
 	p->s[0] = client;
 	p->s[1] = target;
 	p->ci = ci;
@@ -264,7 +309,6 @@ int pipe_start(struct stream *client, struct stream *target, struct conn_info *c
 	if (o)
 		p->flush_after = o->flush_client_after;
 	for (int i = 0; o && i < 2; i++) {
-		p->d[i].last_full = o->last_read_full[i];
 		if (!o->pending_len[i])
 			continue;
 		p->d[i].buf = malloc(o->pending_len[i] > PIPE_BUF_SIZE ? o->pending_len[i]

@@ -21,9 +21,6 @@ struct pipe_opts {
 	/* bytes already read from side i that must be written to the other side first */
 	const uint8_t *pending[2];
 	size_t pending_len[2];
-	/* the last read from side i filled its buffer: it may have stopped inside a
-	 * segment, so the kernel path must wait for a short read first */
-	bool last_read_full[2];
 	/* > 0: once this many bytes went client → target, flush what the client
 	 * stream holds back (a relay server's nodelay=false response), so a long
 	 * upload to a silent target can still reach the fast path */
@@ -44,9 +41,12 @@ void pipe_set_accel(enum pipe_accel a);
 void pipe_set_test_delay(unsigned ms);
 
 /* The splice(2) pump: both fds are connected non-blocking TCP sockets owned
- * from now on by the pump (side 0 = client).  Returns 0, or -errno with the
- * fds still owned by the caller. */
+ * from now on by the pump (side 0 = client), pre[i] the bytes read from side
+ * i still to write to the other side (taken over).  Returns 0, or -errno with
+ * the fds and pre still owned by the caller. */
 struct loop;
-int splice_pump_start(struct loop *l, int fd_client, int fd_target, struct conn_info *ci);
+#include "base/leftover.h"
+int splice_pump_start(struct loop *l, int fd_client, int fd_target, struct conn_info *ci,
+		      struct leftover pre[2]);
 
 #endif

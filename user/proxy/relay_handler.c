@@ -39,6 +39,7 @@ struct relay_opts {
 };
 
 struct relay_sess {
+	struct loop_obj obj;
 	struct loop *loop;
 	struct service *svc;
 	struct relay_opts *o;
@@ -100,6 +101,7 @@ static void relay_fini(struct service *svc)
 
 static void sess_free(struct relay_sess *s)
 {
+	loop_obj_del(s->loop, &s->obj);
 	loop_timer_stop(s->loop, &s->timer);
 	if (s->route)
 		route_cancel(s->route);
@@ -173,7 +175,6 @@ static void dialed(void *ud, struct stream *target, const char *err)
 	log_debug(&s->lc, "relay: %s <-> %s", s->ci->client, s->ci->target);
 	po.pending[PIPE_CLIENT] = s->buf + s->hdr_len;
 	po.pending_len[PIPE_CLIENT] = s->len - s->hdr_len;
-	po.last_read_full[PIPE_CLIENT] = s->last_full;
 	po.flush_client_after = s->o->nodelay ? 0 : HELD_RESPONSE_FLUSH_BYTES;
 	pipe_start(client, target, s->ci, &po);
 	sess_free(s);
@@ -338,6 +339,17 @@ static void timeout_cb(struct loop_timer *t)
 	drop(s, "read request: i/o timeout");
 }
 
+/* daemon shutdown while the request is still being handled */
+static void close_obj(struct loop_obj *o)
+{
+	struct relay_sess *s = CONTAINER_OF(o, struct relay_sess, obj);
+
+	conns_set_error(s->ci, "relayd shutting down");
+	stream_close(s->client, false);
+	conns_done(s->ci);
+	sess_free(s);
+}
+
 static void relay_accept(struct service *svc, struct worker *w, int fd,
 			 const struct sockaddr_storage *peer)
 {
@@ -367,6 +379,7 @@ static void relay_accept(struct service *svc, struct worker *w, int fd,
 	s->lc.kind = "handler";
 	s->lc.service = svc->cfg->name;
 	s->lc.remote = s->ci->client;
+	loop_obj_add(w->loop, &s->obj, close_obj);
 	loop_timer_init(&s->timer, timeout_cb);
 	loop_timer_start(w->loop, &s->timer, (uint64_t)s->o->read_timeout_ms);
 	stream_set_cb(s->client, on_readable, s);

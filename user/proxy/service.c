@@ -71,8 +71,13 @@ void workers_stop(struct worker *w, int n)
 		if (w[i].running)
 			pthread_join(w[i].thread, NULL);
 		w[i].running = false;
-		loop_free(w[i].loop);
 	}
+}
+
+void workers_free(struct worker *w, int n)
+{
+	for (int i = 0; i < n; i++)
+		loop_free(w[i].loop);
 	free(w);
 }
 

@@ -61,7 +61,9 @@ struct service {
 
 int workers_create(struct worker **out, int n);
 int workers_start(struct worker *w, int n);
+/* Stops and joins the threads; the loops stay until workers_free(). */
 void workers_stop(struct worker *w, int n);
+void workers_free(struct worker *w, int n);
 
 /* Build, bind and register every service of cfg.  Errors name the service. */
 int services_start(const struct cfg *cfg, struct worker *w, int nw, struct service **out,

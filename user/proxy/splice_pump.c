@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/leftover.h"
 #include "base/util.h"
 #include "control/conns.h"
 #include "net/loop.h"
@@ -18,6 +19,7 @@
 #define SPLICE_ROUNDS 16
 
 struct splice_dir {
+	struct leftover pre;    /* bytes the copy pump had already read */
 	int pipe[2];
 	size_t inpipe;
 	bool eof, shut;
@@ -31,6 +33,7 @@ struct splice_io {
 };
 
 struct splice_pump {
+	struct loop_obj obj;
 	struct loop *loop;
 	int fd[2];
 	struct splice_io io[2];
@@ -56,9 +59,19 @@ static void sp_free(struct splice_pump *sp, int failed_side, int err)
 		for (int k = 0; k < 2; k++)
 			if (sp->d[i].pipe[k] >= 0)
 				close(sp->d[i].pipe[k]);
+		leftover_free(&sp->d[i].pre);
 	}
+	loop_obj_del(sp->loop, &sp->obj);
 	conns_done(sp->ci);
 	free(sp);
+}
+
+static void close_obj(struct loop_obj *o)
+{
+	struct splice_pump *sp = CONTAINER_OF(o, struct splice_pump, obj);
+
+	conns_set_error(sp->ci, "relayd shutting down");
+	sp_free(sp, 0, 0);
 }
 
 static int pump_dir(struct splice_pump *sp, int i, int *failed_side)
@@ -66,6 +79,22 @@ static int pump_dir(struct splice_pump *sp, int i, int *failed_side)
 	struct splice_dir *d = &sp->d[i];
 	int o = !i;
 
+	while (leftover_size(&d->pre)) {
+		ssize_t w = send(sp->fd[o], d->pre.buf + d->pre.off, leftover_size(&d->pre),
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EAGAIN)
+				return 0;
+			*failed_side = o;
+			return -errno;
+		}
+		d->pre.off += (size_t)w;
+		conns_add_user(sp->ci, i == 0, (uint64_t)w);
+		conns_add_path_bytes(CONN_PATH_USER, (uint64_t)w);
+		if (!leftover_size(&d->pre))
+			leftover_free(&d->pre);
+	}
 	for (int round = 0; round < SPLICE_ROUNDS; round++) {
 		ssize_t n;
 
@@ -128,7 +157,7 @@ static void run(struct splice_pump *sp)
 	for (int i = 0; i < 2; i++) {
 		struct splice_dir *d = &sp->d[i];
 
-		if (d->inpipe || (d->eof && !d->shut))
+		if (leftover_size(&d->pre) || d->inpipe || (d->eof && !d->shut))
 			ev[!i] |= EPOLLOUT;
 		else if (!d->eof)
 			ev[i] |= EPOLLIN | EPOLLRDHUP;
@@ -149,7 +178,8 @@ static void io_cb(struct loop_io *io, uint32_t events)
 	run(CONTAINER_OF(io, struct splice_io, io)->sp);
 }
 
-int splice_pump_start(struct loop *l, int fd_client, int fd_target, struct conn_info *ci)
+int splice_pump_start(struct loop *l, int fd_client, int fd_target, struct conn_info *ci,
+		      struct leftover pre[2])
 {
 	struct splice_pump *sp = calloc(1, sizeof(*sp));
 
@@ -175,7 +205,12 @@ int splice_pump_start(struct loop *l, int fd_client, int fd_target, struct conn_
 		loop_io_init(&sp->io[i].io, sp->fd[i], io_cb);
 		sp->io[i].sp = sp;
 	}
+	for (int i = 0; i < 2; i++) {
+		sp->d[i].pre = pre[i];
+		pre[i] = (struct leftover){ 0 };
+	}
 	conns_set_path(ci, CONN_PATH_SPLICE);
+	loop_obj_add(l, &sp->obj, close_obj);
 	run(sp);
 	return 0;
 }
