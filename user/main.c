@@ -337,10 +337,14 @@ int main(int argc, char **argv)
 				   .sndbuf = (int)o.sndbuf });
 	pipe_set_accel(o.fastpath ? PIPE_ACCEL_KERNEL : PIPE_ACCEL_SPLICE);
 	pipe_set_test_delay(o.test_pair_delay_ms);
-	if (services_start(cfg, workers, o.workers, &services, &n_services, err, sizeof(err))) {
-		log_error(NULL, "%s", err);
+	rc = services_start(cfg, workers, o.workers, &services, &n_services, err, sizeof(err));
+	if (rc) {
+		/* a service's options are configuration (exit 2); a port in use is not */
+		fprintf(stderr, "relayd: %s\n", err);
+		rc = rc == -EINVAL ? EXIT_USAGE : 1;
 		goto out;
 	}
+	rc = 1;
 	st.start_mono_ms = loop_clock_ms();
 	st.start_wall_ms = util_wall_ms();
 	st.services = services;
@@ -349,7 +353,7 @@ int main(int argc, char **argv)
 	st.fastpath_mode = o.fastpath ? "on" : "off";
 	cmds = ctl_cmds(&st, &n_cmds);
 	if (ctl_server_start(main_loop, o.ctl_path, cmds, n_cmds, err, sizeof(err))) {
-		log_error(NULL, "%s", err);
+		fprintf(stderr, "relayd: %s\n", err);
 		goto out;
 	}
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);

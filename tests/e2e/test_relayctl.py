@@ -1,0 +1,95 @@
+"""relayctl against live daemons: status and conns, text and JSON, several
+daemons side by side on their own control sockets, and clear errors."""
+import json
+import socket
+import subprocess
+
+import relaywire as rw
+from conftest import RELAYCTL, free_port
+from targets import Target
+
+
+def ctl(*args):
+    return subprocess.run([str(RELAYCTL), *map(str, args)], capture_output=True, text=True,
+                          timeout=10)
+
+
+def test_two_daemons_side_by_side_with_their_own_control_sockets(procs):
+    a_port, b_port = free_port(), free_port()
+    a = procs.relayd("-L", f"relay://:{a_port}", name="a")
+    b = procs.relayd("-L", f"tcp://:{b_port}/127.0.0.1:9", "--workers", "1", name="b",
+                     fastpath="off")
+    sa, sb = a.status(), b.status()
+    assert sa["pid"] != sb["pid"]
+    assert sa["services"][0]["listen"].endswith(f":{a_port}")
+    assert sb["services"][0]["listen"].endswith(f":{b_port}")
+    assert sa["fastpath"]["state"] == "loaded" and sa["fastpath"]["loaded"]
+    assert sb["fastpath"]["state"].startswith("off") and not sb["fastpath"]["loaded"]
+    assert sb["workers"] == 1
+    for key in ("relayd", "uptime_s", "bytes", "connections"):
+        assert key in sa
+    assert set(sa["bytes"]) == {"kernel", "user", "splice"}
+
+
+def test_status_and_conns_text_and_json(procs):
+    echo = Target("echo")
+    try:
+        port = free_port()
+        r = procs.relayd("-L", f"relay://alice:pw@:{port}", name="srv")
+        s = rw.connect(port)
+        s.sendall(rw.request(rw.CONNECT, rw.user_auth("alice", "pw"),
+                             rw.addr("127.0.0.1", echo.port)) + b"x" * 1000)
+        assert rw.recv_exact(s, 1004)[4:] == b"x" * 1000
+        conns = r.conns()
+        assert len(conns) == 1
+        c = conns[0]
+        assert c["service"] == "service-0" and c["proto"] == "relay" and c["user"] == "alice"
+        assert c["target"] == f"127.0.0.1:{echo.port}"
+        assert c["client"] == f"127.0.0.1:{s.getsockname()[1]}"
+        assert c["path"] in ("kernel", "user", "splice")
+        assert c["bytes_up"] >= 1000 and c["bytes_down"] >= 1000
+        assert c["age_ms"] >= 0
+        text = ctl("--ctl", r.ctl, "conns")
+        assert text.returncode == 0
+        assert "alice" in text.stdout and f"127.0.0.1:{echo.port}" in text.stdout
+        assert text.stdout.splitlines()[0].split()[:4] == ["ID", "SERVICE", "PROTO", "CLIENT"]
+        text = ctl("--ctl", r.ctl, "status")
+        assert "fast path: loaded" in text.stdout and "service-0" in text.stdout
+        pretty = ctl("-p", "--ctl", r.ctl, "status")
+        assert json.loads(pretty.stdout)["ok"] is True and "\n  " in pretty.stdout
+        s.close()
+        r.wait_idle()
+        assert r.conns() == []
+    finally:
+        echo.close()
+
+
+def test_errors_name_what_failed(tmp_path):
+    missing = tmp_path / "nobody.sock"
+    r = ctl("--ctl", missing, "status")
+    assert r.returncode == 1
+    assert f"no relayd at {missing}" in r.stderr
+    r = ctl("-j", "--ctl", missing, "conns")
+    assert r.returncode == 1
+    assert json.loads(r.stdout)["ok"] is False
+    r = ctl("frobnicate")
+    assert r.returncode == 2 and "Usage" in r.stderr
+
+
+def test_daemon_answers_unknown_commands_with_an_error(procs):
+    r = procs.relayd("-L", f"relay://:{free_port()}", name="srv")
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(str(r.ctl))
+    c.sendall(b'{"cmd":"frobnicate"}\n')
+    reply = json.loads(rw.read_all(c))
+    c.close()
+    assert reply["ok"] is False and "unknown command" in reply["error"]
+
+
+def test_second_daemon_on_the_same_control_socket_is_refused(procs, tmp_path):
+    r = procs.relayd("-L", f"relay://:{free_port()}", name="first")
+    p = subprocess.run(["/bin/sh", "-c", f"exec {r.argv[0]} --ctl {r.ctl} -L relay://:{free_port()}"],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1
+    assert "another relayd is running there" in p.stderr
+    assert r.status()["pid"] == r.p.pid
