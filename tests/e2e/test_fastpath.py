@@ -5,6 +5,7 @@ with --fastpath=off (splice), in two topologies: a traffic client speaking
 relay directly to a relayd server ("server"), and a relayd client forwarding
 a plain TCP port to a relayd server ("chain").  The traffic tool checks every
 byte; relayctl proves which path moved them."""
+import json
 import socket
 import subprocess
 import threading
@@ -13,7 +14,8 @@ import time
 import pytest
 
 import relaywire as rw
-from conftest import BIG, MiB, SAN, TRAFFIC, free_port, server_lines, traffic
+from conftest import (BIG, RELAYCTL, RELAYD, MiB, SAN, TRAFFIC, free_port, server_lines, traffic,
+                      wait_port)
 
 PATHS = ["kernel", "splice"]
 TOPOLOGIES = ["server", "chain"]
@@ -264,3 +266,31 @@ def test_relayctl_shows_kernel_path_and_bpf_counters(procs):
         # the last round trip of each connection went through the kernel
         assert st["bytes"]["kernel"] >= 4 * 16 * 2, st
         assert st["fastpath"]["pairs_total"] >= 4
+
+
+def test_without_bpf_privileges_relayd_says_why_and_uses_splice(procs, tmp_path):
+    """No CAP_BPF/CAP_NET_ADMIN: one log line saying why, then splice, same bytes."""
+    srv = procs.traffic_server("xfer", "-n", 16 * MiB)
+    sport = free_port()
+    log = tmp_path / "nobpf.log"
+    ctl_sock = tmp_path / "nobpf.sock"
+    p = subprocess.Popen(["setpriv", "--bounding-set", "-bpf,-net_admin,-sys_admin,-perfmon",
+                          "--inh-caps", "-all", "--", str(RELAYD), "--ctl", str(ctl_sock),
+                          "-L", f"relay://:{sport}"], stdout=open(log, "wb"),
+                         stderr=subprocess.STDOUT)
+    try:
+        wait_port(sport)
+        traffic("xfer", "-c", f"127.0.0.1:{sport}", "--relay-connect", f"127.0.0.1:{srv.port}",
+                "-n", 16 * MiB, "-x", 16 * MiB)
+        r = subprocess.run([str(RELAYCTL), "-j", "--ctl", str(ctl_sock), "status"],
+                           capture_output=True, text=True, timeout=10)
+        st = json.loads(r.stdout)
+        assert not st["fastpath"]["loaded"]
+        assert st["fastpath"]["state"].startswith("unavailable:"), st["fastpath"]
+        assert st["bytes"]["kernel"] == 0 and st["bytes"]["splice"] > 0, st["bytes"]
+    finally:
+        p.terminate()
+        p.wait(10)
+    lines = [l for l in log.read_text().splitlines() if "fast path" in l and "splice" in l]
+    assert len(lines) == 1, log.read_text()
+    assert "CAP_BPF" in lines[0], lines[0]

@@ -587,26 +587,23 @@ static void close_obj(struct loop_obj *o)
 	sess_free(s);
 }
 
-static void auto_accept(struct service *svc, struct worker *w, int fd,
+static void auto_accept(struct service *svc, struct worker *w, struct stream *client,
 			const struct sockaddr_storage *peer)
 {
 	struct auto_sess *s = calloc(1, sizeof(*s));
 
 	if (!s) {
-		close(fd);
+		stream_close(client, false);
 		return;
 	}
 	s->loop = w->loop;
 	s->svc = svc;
 	s->o = svc->hdata;
 	s->http_minor = 1;
-	s->client = tcp_stream_new(w->loop, fd);
+	s->client = client;
 	s->ci = conns_new(svc->cfg->name, "auto", (const struct sockaddr *)peer);
-	if (!s->client || !s->ci) {
-		if (s->client)
-			stream_close(s->client, false);
-		if (s->ci)
-			conns_done(s->ci);
+	if (!s->ci) {
+		stream_close(s->client, false);
 		free(s);
 		return;
 	}

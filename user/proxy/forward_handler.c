@@ -88,7 +88,7 @@ static void dialed(void *ud, struct stream *target, const char *err)
 	sess_free(s);
 }
 
-static void fwd_accept(struct service *svc, struct worker *w, int fd,
+static void fwd_accept(struct service *svc, struct worker *w, struct stream *client,
 		       const struct sockaddr_storage *peer)
 {
 	struct fwd_sess *s = calloc(1, sizeof(*s));
@@ -96,19 +96,16 @@ static void fwd_accept(struct service *svc, struct worker *w, int fd,
 	const char *addr = ":0";
 
 	if (!s) {
-		close(fd);
+		stream_close(client, false);
 		return;
 	}
 	s->svc = svc;
 	s->loop = w->loop;
 	s->idx = -1;
-	s->client = tcp_stream_new(w->loop, fd);
+	s->client = client;
 	s->ci = conns_new(svc->cfg->name, svc->cfg->handler, (const struct sockaddr *)peer);
-	if (!s->client || !s->ci) {
-		if (s->client)
-			stream_close(s->client, false);
-		if (s->ci)
-			conns_done(s->ci);
+	if (!s->ci) {
+		stream_close(s->client, false);
 		free(s);
 		return;
 	}

@@ -350,14 +350,14 @@ static void close_obj(struct loop_obj *o)
 	sess_free(s);
 }
 
-static void relay_accept(struct service *svc, struct worker *w, int fd,
+static void relay_accept(struct service *svc, struct worker *w, struct stream *client,
 			 const struct sockaddr_storage *peer)
 {
 	struct relay_sess *s = calloc(1, sizeof(*s));
 
 	if (!s || !(s->buf = malloc(HDR_BUF))) {
 		free(s);
-		close(fd);
+		stream_close(client, false);
 		return;
 	}
 	s->cap = HDR_BUF;
@@ -365,13 +365,10 @@ static void relay_accept(struct service *svc, struct worker *w, int fd,
 	s->svc = svc;
 	s->o = svc->hdata;
 	s->peer = *peer;
-	s->client = tcp_stream_new(w->loop, fd);
+	s->client = client;
 	s->ci = conns_new(svc->cfg->name, "relay", (const struct sockaddr *)peer);
-	if (!s->client || !s->ci) {
-		if (s->client)
-			stream_close(s->client, false);
-		if (s->ci)
-			conns_done(s->ci);
+	if (!s->ci) {
+		stream_close(s->client, false);
 		free(s->buf);
 		free(s);
 		return;

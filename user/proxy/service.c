@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "config/config.h"
 #include "net/addr.h"
+#include "net/stream.h"
 #include "proxy/router.h"
 
 #define ACCEPT_BATCH 64
@@ -111,6 +112,7 @@ static void accept_cb(struct loop_io *io, uint32_t events)
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
+		struct stream *client;
 		int fd = accept4(svc->lfd, (struct sockaddr *)&peer, &len,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -124,7 +126,9 @@ static void accept_cb(struct loop_io *io, uint32_t events)
 		}
 		net_set_nodelay(fd, true);
 		atomic_fetch_add(&svc->requests, 1);
-		svc->h->accept(svc, sl->w, fd, &peer);
+		client = tcp_stream_new(sl->w->loop, fd);
+		if (client)
+			svc->h->accept(svc, sl->w, client, &peer);
 	}
 }
 

@@ -21,6 +21,7 @@ struct cfg;
 struct cfg_service;
 struct router;
 struct service;
+struct stream;
 
 struct worker {
 	int id;
@@ -34,9 +35,10 @@ struct handler_ops {
 	/* Parse handler options from the service config; errors name the field. */
 	int (*init)(struct service *svc, char *err, size_t errlen);
 	void (*fini)(struct service *svc);
-	/* A new connection accepted on w's loop; fd is non-blocking and owned by
-	 * the handler from now on. */
-	void (*accept)(struct service *svc, struct worker *w, int fd,
+	/* A new connection accepted on w's loop, as a stream the service's
+	 * listener built (a TCP socket, or TLS/WebSocket over one, whose own
+	 * handshake runs inside the stream); owned by the handler from now on. */
+	void (*accept)(struct service *svc, struct worker *w, struct stream *client,
 		       const struct sockaddr_storage *peer);
 };
 
