@@ -6,10 +6,12 @@
  * this sk_skb stream verdict).  For every skb arriving on a paired socket the
  * verdict looks up the socket's fp_conns entry and redirects the skb to the
  * peer's egress, counting bytes; a throttled socket (its peer reads slower
- * than it sends) gets SK_PASS so its data is charged to its own receive
- * buffer and copied by userspace, until userspace has caught up.  Every check_step redirected bytes a ring-buffer event asks
- * userspace to look at the peer's queue (redirected skbs are not
- * memory-accounted, so userspace bounds them). */
+ * than it sends, or its redirect allowance is spent) gets SK_PASS so its data
+ * is charged to its own receive buffer and copied by userspace, until
+ * userspace has caught up.  Every check_step redirected bytes, and when the
+ * allowance runs out, a ring-buffer event asks userspace to look at the
+ * peer's queue (redirected skbs are not memory-accounted, so userspace bounds
+ * them; see struct fp_ctl for why the bound is also about correctness). */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -37,9 +39,10 @@ struct {
 } fp_conns SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, FP_MAX_SOCKS);
-	__type(key, __u64);
+	__type(key, __u32);
 	__type(value, struct fp_ctl);
 } fp_ctls SEC(".maps");
 
@@ -66,12 +69,24 @@ static __always_inline void stat_add(__u32 idx, __u64 v)
 		*c += v;
 }
 
+/* racing CPUs may both emit: an extra event is harmless */
+static __always_inline void notify(struct fp_conn *st, __u64 cookie)
+{
+	struct fp_event ev = { .cookie = cookie, .bytes = st->bytes };
+
+	st->notified = ev.bytes;
+	if (bpf_ringbuf_output(&fp_events, &ev, sizeof(ev), 0))
+		stat_add(FP_STAT_EVENTS_LOST, 1);
+}
+
 SEC("sk_skb/stream_verdict")
 int relayd_verdict(struct __sk_buff *skb)
 {
 	__u64 cookie, peer, len = skb->len;
 	struct fp_conn *st;
 	struct fp_ctl *ctl;
+	__u64 word, consumed;
+	__u32 slot;
 	long ret;
 
 	/* a bare FIN arrives as an empty skb; redirected it would make the peer's
@@ -86,13 +101,30 @@ int relayd_verdict(struct __sk_buff *skb)
 		stat_add(FP_STAT_NO_STATE, 1);
 		return SK_PASS;
 	}
-	ctl = bpf_map_lookup_elem(&fp_ctls, &cookie);
+	slot = st->ctl_slot;
+	ctl = bpf_map_lookup_elem(&fp_ctls, &slot);
+	if (!ctl) {
+		stat_add(FP_STAT_NO_STATE, 1);
+		return SK_PASS;
+	}
+	/* one load each: userspace stores the fields atomically */
+	word = *(volatile __u64 *)&ctl->word;
+	consumed = word & FP_CTL_CONSUMED_MASK;
 	/* verdicts of one socket run one at a time (socket lock), so "passed"
 	 * here counts every skb passed before this one */
-	if (ctl && ((ctl->flags & FP_FLAG_THROTTLED) || st->passed > ctl->consumed)) {
-		__sync_fetch_and_add(&st->passed, len);
-		stat_add(FP_STAT_PASS_BYTES, len);
-		return SK_PASS;
+	if (word & FP_CTL_THROTTLED)
+		goto pass;
+	if (st->passed > consumed) {
+		/* passed while userspace was lifting the throttle: it must copy */
+		if (!st->stranded) {
+			st->stranded = 1;
+			notify(st, cookie);
+		}
+		goto pass;
+	}
+	if (st->bytes + len > *(volatile __u64 *)&ctl->allow) {
+		notify(st, cookie);
+		goto pass;
 	}
 	peer = st->peer_cookie;
 	ret = bpf_sk_redirect_hash(skb, &fp_tx, &peer, 0);
@@ -103,16 +135,15 @@ int relayd_verdict(struct __sk_buff *skb)
 	}
 	__sync_fetch_and_add(&st->bytes, len);
 	__sync_fetch_and_add(&st->skbs, 1);
+	st->stranded = 0;
 	stat_add(FP_STAT_REDIR_BYTES, len);
 	stat_add(FP_STAT_REDIR_SKBS, 1);
-	/* racing CPUs may both emit: an extra event is harmless */
-	if (st->bytes - st->notified >= check_step) {
-		struct fp_event ev = { .cookie = cookie, .bytes = st->bytes };
-
-		st->notified = ev.bytes;
-		if (bpf_ringbuf_output(&fp_events, &ev, sizeof(ev), 0))
-			stat_add(FP_STAT_EVENTS_LOST, 1);
-	}
+	if (st->bytes - st->notified >= check_step)
+		notify(st, cookie);
+	return SK_PASS;
+pass:
+	__sync_fetch_and_add(&st->passed, len);
+	stat_add(FP_STAT_PASS_BYTES, len);
 	return SK_PASS;
 }
 

@@ -9,7 +9,7 @@
 #define FP_MAX_SOCKS 131072             /* two per connection */
 
 /* fp_conns value: written once by userspace at pairing, then only the BPF
- * program updates the counters (atomically).  Flags live in a separate map
+ * program updates the counters (atomically).  Control lives in a separate map
  * because a userspace update replaces the whole value and would lose the
  * kernel's concurrent counter updates. */
 struct fp_conn {
@@ -19,20 +19,30 @@ struct fp_conn {
 	__u64 drops;            /* bytes dropped because the redirect failed */
 	__u64 passed;           /* bytes passed to userspace while throttled */
 	__u64 notified;         /* bytes value at the last ring-buffer check event */
+	__u32 ctl_slot;         /* index of this socket's word in fp_ctls */
+	__u32 stranded;         /* set when passing unthrottled was reported */
 };
 
-/* fp_ctl value: written only by userspace.  A throttled socket's skbs are
- * passed to its own receive queue (charged to its receive buffer, so TCP
- * pushes back) and userspace copies them; the verdict keeps passing until
- * userspace has consumed every passed byte, so redirected bytes can never
- * overtake copied ones when the throttle lifts. */
+/* fp_ctls: an mmap-able array of control blocks, one per paired socket
+ * (fp_conn.ctl_slot), written only by userspace with single atomic stores
+ * and read by the verdict with one load per field.  (A hash map would not
+ * do: an update there frees the old element for immediate reuse while a
+ * verdict may still be reading it.)  A throttled socket's skbs are passed to
+ * its own receive queue (charged to its receive buffer, so TCP pushes back)
+ * and userspace copies them.  Userspace clears the throttle only once it has
+ * consumed every passed byte; a verdict that straddled that store and passed
+ * anyway makes every later verdict pass too (passed > consumed) and reports
+ * it once, so redirected bytes never overtake copied ones.
+ *
+ * allow caps fp_conn.bytes: the verdict never redirects past it and passes
+ * instead, throttling itself; userspace raises it as the peer's unaccounted
+ * psock queue drains, so the bound holds without waiting for the thread. */
 struct fp_ctl {
-	__u32 flags;
-	__u32 pad;
-	__u64 consumed;         /* passed bytes userspace has read and forwarded */
+	__u64 word;             /* consumed bytes | FP_CTL_THROTTLED */
+	__u64 allow;            /* redirect at most this many bytes in all */
 };
-
-#define FP_FLAG_THROTTLED 1u    /* pass instead of redirect */
+#define FP_CTL_THROTTLED (1ULL << 63)
+#define FP_CTL_CONSUMED_MASK (FP_CTL_THROTTLED - 1)
 
 /* fp_stats (per-CPU array) indexes */
 enum fp_stat {
@@ -47,7 +57,8 @@ enum fp_stat {
 };
 
 /* Ring-buffer event: the socket's redirected bytes crossed another check
- * step, so userspace should look at how much of it is still queued. */
+ * step, or the verdict began passing because allow was reached, so userspace
+ * should look at how much is still queued and refresh allow. */
 struct fp_event {
 	__u64 cookie;
 	__u64 bytes;

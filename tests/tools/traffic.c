@@ -254,7 +254,34 @@ struct verifier {
 	uint8_t hdr[STREAM_HDR];        /* header bytes collected while learning */
 	uint8_t dir;
 	bool known;
+	int64_t found_at;               /* where the bytes at bad really belong, -1: unknown */
 };
+
+/* On the first wrong byte: find where in the stream the received bytes do
+ * belong (within 16 MiB either way), which tells duplication (they belong
+ * earlier) from loss (later) from foreign data (nowhere). */
+static void verifier_locate(struct verifier *v, uint64_t at, const uint8_t *p, size_t n)
+{
+	const int64_t span = 16 << 20;
+	size_t k = n < 32 ? n : 32;
+
+	v->found_at = -1;
+	if (k < 8)
+		return;
+	for (int64_t d = -span; d <= span; d++) {
+		int64_t cand = (int64_t)at + d;
+		size_t j;
+
+		if (cand < STREAM_HDR || (uint64_t)cand + k > v->s.total || !d)
+			continue;
+		for (j = 0; j < k && stream_byte(&v->s, (uint64_t)cand + j) == p[j]; j++)
+			;
+		if (j == k) {
+			v->found_at = cand;
+			return;
+		}
+	}
+}
 
 static void verifier_learn(struct verifier *v, uint8_t dir)
 {
@@ -320,9 +347,10 @@ static void verifier_feed(struct verifier *v, const uint8_t *p, size_t n)
 		size_t in = at < v->s.total ? min_size(n - i, v->s.total - at) : 0;
 		size_t k = stream_check(&v->s, at, p + i, in);
 
-		if (k < in)
+		if (k < in) {
 			v->bad = at + k;
-		else if (in < n - i)
+			verifier_locate(v, at + k, p + i + k, in - k);
+		} else if (in < n - i)
 			v->bad = at + in;       /* past the announced length */
 	}
 	v->off += n;
@@ -932,13 +960,13 @@ static bool conn_can_read(const struct sconn *c)
 
 static void server_log(struct server *s, const struct sconn *c, const char *err)
 {
-	char line[256], rx[40];
+	char line[320], rx[96];
 	int n;
 
 	if (c->rx.bad == NO_BAD)
 		snprintf(rx, sizeof(rx), "ok");
 	else
-		snprintf(rx, sizeof(rx), "bad@%llu", (ull)c->rx.bad);
+		snprintf(rx, sizeof(rx), "bad@%llu(belongs@%lld)", (ull)c->rx.bad, (long long)c->rx.found_at);
 	n = snprintf(line, sizeof(line), "conn %u %s rx=%llu %s tx=%llu%s%s\n", c->id,
 		     err ? "fail" : "done", (ull)c->rx_bytes, rx, (ull)c->tx_bytes,
 		     err ? " err=" : "", err ? err : "");
@@ -1762,7 +1790,8 @@ static void flow_take(struct flow *f, const uint8_t *p, size_t n)
 		p += k;
 		n -= k;
 		if (f->vpeer.bad != NO_BAD) {
-			flow_fail(f, "first wrong byte at offset %llu (server's stream)", (ull)f->vpeer.bad);
+			flow_fail(f, "first wrong byte at offset %llu (server's stream; those bytes belong at %lld)",
+				  (ull)f->vpeer.bad, (long long)f->vpeer.found_at);
 			return;
 		}
 		if (f->rx == peer && !flow_peer_complete(f))

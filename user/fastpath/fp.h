@@ -55,6 +55,10 @@ int fp_adopt(int fd_client, int fd_target, struct conn_info *ci, struct leftover
  * < 0: -errno. */
 int fp_read_to_boundary(int fd, struct leftover *lo);
 
+/* The fast-path thread's loop (NULL when the fast path is off). */
+struct loop;
+struct loop *fp_loop(void);
+
 /* Live bytes redirected out of one socket (by cookie); 0 if unknown. */
 uint64_t fp_socket_bytes(uint64_t cookie);
 

@@ -3,9 +3,11 @@
  * failure leaves the fast path off with one log line saying why; the daemon
  * keeps running on splice(2). */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,7 +21,57 @@
 #include "relayd/fastpath_abi.h"
 
 struct fp_state fp_g = { .tx_fd = -1, .rx_fd = -1, .conns_fd = -1, .ctls_fd = -1,
-			 .stats_fd = -1, .events_fd = -1 };
+			 .stats_fd = -1, .events_fd = -1, .slot_lock = PTHREAD_MUTEX_INITIALIZER };
+
+#define CTL_MAP_BYTES ((size_t)FP_MAX_SOCKS * sizeof(struct fp_ctl))
+
+int fp_slot_alloc(uint32_t *slot)
+{
+	int err = -ENOSPC;
+
+	pthread_mutex_lock(&fp_g.slot_lock);
+	if (fp_g.n_free) {
+		*slot = fp_g.free_slots[--fp_g.n_free];
+		err = 0;
+	}
+	pthread_mutex_unlock(&fp_g.slot_lock);
+	return err;
+}
+
+void fp_slot_free(uint32_t slot)
+{
+	pthread_mutex_lock(&fp_g.slot_lock);
+	fp_g.free_slots[fp_g.n_free++] = slot;
+	pthread_mutex_unlock(&fp_g.slot_lock);
+}
+
+static int map_ctl_words(void)
+{
+	void *m = mmap(NULL, CTL_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fp_g.ctls_fd, 0);
+
+	if (m == MAP_FAILED)
+		return -errno;
+	fp_g.free_slots = malloc(FP_MAX_SOCKS * sizeof(*fp_g.free_slots));
+	if (!fp_g.free_slots) {
+		munmap(m, CTL_MAP_BYTES);
+		return -ENOMEM;
+	}
+	fp_g.ctls = m;
+	for (uint32_t i = 0; i < FP_MAX_SOCKS; i++)
+		fp_g.free_slots[i] = FP_MAX_SOCKS - 1 - i;
+	fp_g.n_free = FP_MAX_SOCKS;
+	return 0;
+}
+
+static void unmap_ctl_words(void)
+{
+	if (fp_g.ctls)
+		munmap((void *)fp_g.ctls, CTL_MAP_BYTES);
+	fp_g.ctls = NULL;
+	free(fp_g.free_slots);
+	fp_g.free_slots = NULL;
+	fp_g.n_free = 0;
+}
 static struct relayd_bpf *g_skel;
 static const struct log_ctx lc = { .kind = "fastpath" };
 
@@ -58,27 +110,48 @@ static const char *hint(int err)
 	return "";
 }
 
+static const char *const pinned[] = { "fp_conns", "fp_ctls", "fp_stats" };
+static char g_pin_dir[256];
+
+static struct bpf_map *pinned_map(size_t i)
+{
+	struct bpf_map *m[] = { g_skel->maps.fp_conns, g_skel->maps.fp_ctls, g_skel->maps.fp_stats };
+
+	return m[i];
+}
+
 static int pin_maps(const char *dir)
 {
-	struct { struct bpf_map *m; const char *name; } maps[] = {
-		{ g_skel->maps.fp_conns, "fp_conns" },
-		{ g_skel->maps.fp_ctls, "fp_ctls" },
-		{ g_skel->maps.fp_stats, "fp_stats" },
-	};
-	char path[256];
+	char path[512];
 
-	if (mkdir(dir, 0700) && errno != EEXIST)
+	/* the parent (FP_PIN_DIR) is shared by every daemon */
+	if ((mkdir(FP_PIN_DIR, 0700) && errno != EEXIST) || (mkdir(dir, 0700) && errno != EEXIST))
 		return -errno;
-	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(pinned); i++) {
 		int err;
 
-		snprintf(path, sizeof(path), "%s/%s", dir, maps[i].name);
+		snprintf(path, sizeof(path), "%s/%s", dir, pinned[i]);
 		unlink(path);   /* a previous daemon's pin */
-		err = bpf_map__pin(maps[i].m, path);
+		err = bpf_map__pin(pinned_map(i), path);
 		if (err)
 			return err;
 	}
+	util_strcpy(g_pin_dir, sizeof(g_pin_dir), dir);
 	return 0;
+}
+
+static void unpin_maps(void)
+{
+	char path[512];
+
+	if (!g_pin_dir[0])
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(pinned); i++) {
+		snprintf(path, sizeof(path), "%s/%s", g_pin_dir, pinned[i]);
+		unlink(path);
+	}
+	rmdir(g_pin_dir);
+	g_pin_dir[0] = 0;
 }
 
 void fp_init(const struct fp_opts *o)
@@ -116,6 +189,11 @@ void fp_init(const struct fp_opts *o)
 	fp_g.ctls_fd = bpf_map__fd(g_skel->maps.fp_ctls);
 	fp_g.stats_fd = bpf_map__fd(g_skel->maps.fp_stats);
 	fp_g.events_fd = bpf_map__fd(g_skel->maps.fp_events);
+	err = map_ctl_words();
+	if (err) {
+		set_status("unavailable: cannot map the control words: %s", strerror(-err));
+		goto fail;
+	}
 	/* libbpf 1.1 has no SEC("sk_skb/verdict") attach helper for sockmaps */
 	if (bpf_prog_attach(bpf_program__fd(g_skel->progs.relayd_verdict), fp_g.rx_fd,
 			    BPF_SK_SKB_STREAM_VERDICT, 0)) {
@@ -124,12 +202,12 @@ void fp_init(const struct fp_opts *o)
 			   hint(err));
 		goto fail;
 	}
-	if (o->pin) {
-		err = pin_maps(o->pin_dir ? o->pin_dir : FP_PIN_DIR);
+	if (o->pin && o->pin_dir) {
+		err = pin_maps(o->pin_dir);
 		if (err)
 			log_warn(&lc, "cannot pin fast-path maps under %s: %s (relayctl map dump "
-				 "needs them; the fast path still works)",
-				 o->pin_dir ? o->pin_dir : FP_PIN_DIR, strerror(err < 0 ? -err : err));
+				 "needs them; the fast path still works)", o->pin_dir,
+				 strerror(err < 0 ? -err : err));
 	}
 	err = fp_thread_start();
 	if (err) {
@@ -144,6 +222,7 @@ void fp_init(const struct fp_opts *o)
 	return;
 fail:
 	log_warn(&lc, "fast path %s; TCP pairs use splice(2) instead", fp_g.status);
+	unmap_ctl_words();
 	if (g_skel)
 		relayd_bpf__destroy(g_skel);
 	g_skel = NULL;
@@ -156,9 +235,16 @@ void fp_stop(void)
 	if (!fp_g.ready)
 		return;
 	fp_thread_stop();
+	unpin_maps();
+	unmap_ctl_words();
 	fp_g.ready = false;
 	relayd_bpf__destroy(g_skel);
 	g_skel = NULL;
+}
+
+struct loop *fp_loop(void)
+{
+	return fp_g.ready ? fp_g.loop : NULL;
 }
 
 bool fp_ready(void)

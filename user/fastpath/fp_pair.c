@@ -7,7 +7,10 @@
  * fills is throttled: the verdict passes its skbs to the source socket's own
  * queue, which TCP flow-controls, this file copies them once the earlier
  * redirected bytes are out, and the kernel takes over again once the copy
- * has caught up (see fp_pair.h for the modes). */
+ * has caught up (see fp_pair.h for the modes).  The verdict throttles itself
+ * when a direction's allowance runs out, so the unaccounted queue never
+ * exceeds the limit by more than what the thread lets through between two
+ * checks. */
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -38,13 +41,21 @@ static const struct log_ctx lc = { .kind = "fastpath" };
 
 /* ---- insertion (worker thread) ---- */
 
-static void undo_insert(const uint64_t cookie[2])
+static void put_ctl(uint32_t slot, uint64_t word, uint64_t allow)
+{
+	atomic_store_explicit(&fp_g.ctls[slot].allow, allow, memory_order_release);
+	atomic_store_explicit(&fp_g.ctls[slot].word, word, memory_order_release);
+}
+
+static void undo_insert(struct fp_pair *p)
 {
 	for (int i = 0; i < 2; i++) {
-		bpf_map_delete_elem(fp_g.rx_fd, &cookie[i]);
-		bpf_map_delete_elem(fp_g.tx_fd, &cookie[i]);
-		bpf_map_delete_elem(fp_g.conns_fd, &cookie[i]);
-		bpf_map_delete_elem(fp_g.ctls_fd, &cookie[i]);
+		bpf_map_delete_elem(fp_g.rx_fd, &p->cookie[i]);
+		bpf_map_delete_elem(fp_g.tx_fd, &p->cookie[i]);
+		bpf_map_delete_elem(fp_g.conns_fd, &p->cookie[i]);
+		if (p->have_slot[i])
+			fp_slot_free(p->slot[i]);
+		p->have_slot[i] = false;
 	}
 }
 
@@ -74,16 +85,24 @@ int fp_adopt(int fd_client, int fd_target, struct conn_info *ci, struct leftover
 		 * userspace wrote may still be queued: compare against this baseline */
 		p->base[i] = q.acked + q.outq;
 	}
+	/* a bigger send buffer keeps the psock worker from stalling a tick on a
+	 * full one; it is a limit, not an allocation (best effort) */
+	for (int i = 0; i < 2; i++)
+		setsockopt(p->fd[i], SOL_SOCKET, SO_SNDBUFFORCE, &fp_g.opts.sndbuf,
+			   sizeof(fp_g.opts.sndbuf));
 	for (int i = 0; i < 2; i++) {
 		struct fp_conn c = { .peer_cookie = p->cookie[!i] };
+
+		err = fp_slot_alloc(&p->slot[i]);
+		if (err)
+			goto fail_undo;
+		p->have_slot[i] = true;
+		c.ctl_slot = p->slot[i];
 		/* bytes already read must go first: the verdict passes this
 		 * direction until the fast-path thread has written them */
-		struct fp_ctl ctl = { .flags = FP_FLAG_THROTTLED };
-
+		put_ctl(p->slot[i], leftover_size(&pre[i]) ? FP_CTL_THROTTLED : 0,
+			fp_g.opts.queue_limit);
 		if (bpf_map_update_elem(fp_g.conns_fd, &p->cookie[i], &c, BPF_NOEXIST))
-			goto fail_errno;
-		if (leftover_size(&pre[i]) &&
-		    bpf_map_update_elem(fp_g.ctls_fd, &p->cookie[i], &ctl, BPF_ANY))
 			goto fail_errno;
 	}
 	/* both into tx before either into rx: no redirect can target a socket that
@@ -100,11 +119,6 @@ int fp_adopt(int fd_client, int fd_target, struct conn_info *ci, struct leftover
 	}
 	/* bytes queued before insertion wait for the next segment unless the
 	 * verdict is kicked: raising the low-water mark runs data_ready */
-	/* a bigger send buffer keeps the psock worker from stalling a tick on a
-	 * full one; it is a limit, not an allocation (best effort) */
-	for (int i = 0; i < 2; i++)
-		setsockopt(p->fd[i], SOL_SOCKET, SO_SNDBUFFORCE, &fp_g.opts.sndbuf,
-			   sizeof(fp_g.opts.sndbuf));
 	for (int i = 0; i < 2; i++) {
 		if (setsockopt(p->fd[i], SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one))) {
 			err = -errno;
@@ -135,7 +149,8 @@ int fp_adopt(int fd_client, int fd_target, struct conn_info *ci, struct leftover
 	return 0;
 fail_errno:
 	err = -errno;
-	undo_insert(p->cookie);
+fail_undo:
+	undo_insert(p);
 	if (err == -EOPNOTSUPP)
 		atomic_fetch_add(&fp_g.insert_refused, 1);
 fail:
@@ -157,30 +172,50 @@ static int conn_stats(const struct fp_pair *p, int i, struct fp_conn *c)
 	return 0;
 }
 
-/* Bytes of direction i redirected or copied but not yet in fd[!i]'s send
- * queue: what sits in the peer's unaccounted psock queue.  acked_gap, if
- * asked, gets what the far end has not acknowledged yet. */
-static int64_t in_flight(const struct fp_pair *p, int i, int64_t *acked_gap)
+/* Where direction i's bytes are.  queued: redirected or copied but not yet
+ * in fd[!i]'s send queue (the peer's unaccounted psock queue); unacked: not
+ * yet acknowledged by the far end (psock queue plus send queue).  A socket
+ * that failed reads as empty: its error event handles it. */
+struct dir_q {
+	struct fp_conn c;
+	int64_t queued, unacked;
+};
+
+static void dir_queue(const struct fp_pair *p, int i, struct dir_q *dq)
 {
 	int o = !i;
 	struct fp_qstate q;
-	struct fp_conn c;
 	uint64_t want;
 
-	conn_stats(p, i, &c);
-	want = c.bytes + p->post_user[o];
+	conn_stats(p, i, &dq->c);
+	want = dq->c.bytes + p->post_user[o];
+	dq->queued = dq->unacked = 0;
 	if (fp_sock_qstate(p->fd[o], &q))
-		return 0;       /* the socket failed: its error event handles it */
-	if (acked_gap)
-		*acked_gap = (int64_t)want - (int64_t)(q.acked - p->base[o]);
-	return (int64_t)want - (int64_t)(q.acked + q.outq - p->base[o]);
+		return;
+	dq->unacked = (int64_t)want - (int64_t)(q.acked - p->base[o]);
+	dq->queued = (int64_t)want - (int64_t)(q.acked + q.outq - p->base[o]);
 }
 
-static int set_ctl(struct fp_pair *p, int i, uint32_t flags)
+static int64_t in_flight(const struct fp_pair *p, int i)
 {
-	struct fp_ctl ctl = { .flags = flags, .consumed = p->d[i].consumed };
+	struct dir_q dq;
 
-	return bpf_map_update_elem(fp_g.ctls_fd, &p->cookie[i], &ctl, BPF_ANY) ? -errno : 0;
+	dir_queue(p, i, &dq);
+	return dq.queued;
+}
+
+/* Publish consumed and the throttle bit, and a fresh allowance: the verdict
+ * may redirect until the peer's psock queue holds queue_limit bytes. */
+static void set_ctl(struct fp_pair *p, int i, bool throttled)
+{
+	struct dir_q dq;
+	int64_t room;
+
+	dir_queue(p, i, &dq);
+	room = (int64_t)fp_g.opts.queue_limit - dq.queued;
+	put_ctl(p->slot[i], (p->d[i].consumed & FP_CTL_CONSUMED_MASK) |
+			    (throttled ? FP_CTL_THROTTLED : 0),
+		dq.c.bytes + (uint64_t)(room > 0 ? room : 0));
 }
 
 static void arm_poll(struct fp_pair *p)
@@ -211,11 +246,13 @@ static void pair_free(struct fp_pair *p, bool abort_side[2])
 		/* closing removes the socket from both sockhashes */
 		close(p->fd[i]);
 		bpf_map_delete_elem(fp_g.conns_fd, &p->cookie[i]);
-		bpf_map_delete_elem(fp_g.ctls_fd, &p->cookie[i]);
+		/* the sockets are closed: no verdict reads the word any more */
+		fp_slot_free(p->slot[i]);
 		u64map_del(&g_pairs, p->cookie[i]);
 		free(p->d[i].buf);
 	}
 	loop_timer_stop(fp_g.loop, &p->timer);
+	loop_obj_del(fp_g.loop, &p->obj);
 	log_debug(&lc, "conn %llu: kernel pair closed: %llu/%llu bytes redirected, %llu/%llu "
 		  "copied while throttled, deepest queue %lld/%lld", (unsigned long long)ci->id,
 		  (unsigned long long)c[0].bytes, (unsigned long long)c[1].bytes,
@@ -234,11 +271,11 @@ static void pair_free(struct fp_pair *p, bool abort_side[2])
 static void try_abort(struct fp_pair *p)
 {
 	int e = p->error_side, o = !e;
-	int64_t unacked = 0;
+	struct dir_q dq;
 	bool abort_side[2];
 
-	in_flight(p, e, &unacked);
-	if (unacked > 0 && !p->d[e].shut && loop_now(fp_g.loop) < p->abort_deadline) {
+	dir_queue(p, e, &dq);
+	if (dq.unacked > 0 && !p->d[e].shut && loop_now(fp_g.loop) < p->abort_deadline) {
 		arm_poll(p);
 		return;
 	}
@@ -257,18 +294,19 @@ static void start_abort(struct fp_pair *p, int side, int err)
 	loop_io_stop(fp_g.loop, &p->io[side].io);
 }
 
-/* Throttled or copying direction i: move the passed bytes in userspace. */
-static void pump(struct fp_pair *p, int i)
+/* Throttled or copying direction i: move the passed bytes in userspace.
+ * Returns false when it must be polled rather than woken by epoll. */
+static bool pump(struct fp_pair *p, int i)
 {
 	struct fp_dir *d = &p->d[i];
 	int o = !i;
 
 	if (d->mode == FP_KERNEL)
-		return;
+		return true;
 	/* the redirected backlog must reach fd[o] first, or copied bytes would
 	 * overtake it (after that only we write to fd[o] until we catch up) */
-	if (d->mode == FP_THROTTLED && in_flight(p, i, NULL) > 0)
-		return;
+	if (d->mode == FP_THROTTLED && in_flight(p, i) > 0)
+		return false;
 	for (int round = 0; round < COPY_ROUNDS && p->error_side < 0; round++) {
 		if (d->len > d->off) {
 			ssize_t w = send(p->fd[o], d->buf + d->off, d->len - d->off,
@@ -277,7 +315,7 @@ static void pump(struct fp_pair *p, int i)
 			if (w < 0) {
 				if (errno != EAGAIN)
 					start_abort(p, o, errno);
-				return;
+				return true;
 			}
 			d->off += (size_t)w;
 			{
@@ -290,17 +328,12 @@ static void pump(struct fp_pair *p, int i)
 			conns_add_user(p->ci, i == 0, (uint64_t)w);
 			conns_add_path_bytes(CONN_PATH_USER, (uint64_t)w);
 			if (d->off < d->len)
-				return;
+				return true;    /* EPOLLOUT */
 			d->off = d->len = 0;
 			/* published only once the bytes are in fd[o]'s send queue */
-			set_ctl(p, i, d->mode == FP_THROTTLED ? FP_FLAG_THROTTLED : 0);
+			set_ctl(p, i, true);
 		}
-		if (d->mode == FP_THROTTLED) {
-			/* lift the throttle; the verdict keeps passing until we catch up */
-			if (set_ctl(p, i, 0))
-				return;
-			d->mode = FP_COPYING;
-		}
+		d->mode = FP_COPYING;
 		{
 			ssize_t r = recv(p->fd[i], d->buf, d->cap, MSG_DONTWAIT);
 			struct fp_conn c;
@@ -311,20 +344,28 @@ static void pump(struct fp_pair *p, int i)
 			}
 			if (r < 0 && errno != EAGAIN) {
 				start_abort(p, i, errno);
-				return;
+				return true;
 			}
 			/* nothing left to read: caught up once every passed byte is
 			 * consumed (read after publishing, so a racing pass shows) */
-			if (!conn_stats(p, i, &c) && c.passed == d->consumed) {
-				d->mode = FP_KERNEL;
-				atomic_fetch_add(&fp_g.resumes, 1);
-				log_debug(&lc, "conn %llu: %s direction back on the kernel path",
-					  (unsigned long long)p->ci->id,
-					  i == 0 ? "client->target" : "target->client");
+			if (conn_stats(p, i, &c) || c.passed != d->consumed)
+				return true;
+			set_ctl(p, i, false);
+			/* a verdict that read the word before that store passed: copy on */
+			if (conn_stats(p, i, &c) || c.passed != d->consumed) {
+				set_ctl(p, i, true);
+				d->mode = FP_THROTTLED;
+				return false;
 			}
-			return;
+			d->mode = FP_KERNEL;
+			atomic_fetch_add(&fp_g.resumes, 1);
+			log_debug(&lc, "conn %llu: %s direction back on the kernel path",
+				  (unsigned long long)p->ci->id,
+				  i == 0 ? "client->target" : "target->client");
+			return true;
 		}
 	}
+	return true;
 }
 
 static void throttle(struct fp_pair *p, int i, int64_t queued)
@@ -340,11 +381,7 @@ static void throttle(struct fp_pair *p, int i, int64_t queued)
 		}
 		d->cap = COPY_BUF;
 	}
-	if (set_ctl(p, i, FP_FLAG_THROTTLED)) {
-		log_warn(&lc, "conn %llu: cannot throttle: %s", (unsigned long long)p->ci->id,
-			 strerror(errno));
-		return;
-	}
+	set_ctl(p, i, true);
 	d->mode = FP_THROTTLED;
 	atomic_store(i == 0 ? &p->ci->demoted_up : &p->ci->demoted_down, true);
 	atomic_fetch_add(&fp_g.throttles, 1);
@@ -368,9 +405,15 @@ static bool try_drain(struct fp_pair *p, int i)
 	pump(p, i);
 	if (p->error_side >= 0 || d->mode == FP_THROTTLED || d->len > d->off)
 		return false;
-	if (conn_stats(p, i, &c) || c.passed != d->consumed)
+	if (conn_stats(p, i, &c))
 		return false;
-	if (fp_sock_qstate(p->fd[i], &q) || q.inq || in_flight(p, i, NULL) > 0)
+	if (c.passed != d->consumed) {
+		/* the verdict began passing and its event is not here (yet) */
+		if (d->mode == FP_KERNEL)
+			throttle(p, i, 0);
+		return false;
+	}
+	if (fp_sock_qstate(p->fd[i], &q) || q.inq || in_flight(p, i) > 0)
 		return false;
 	if (shutdown(p->fd[o], SHUT_WR) && errno != ENOTCONN) {
 		start_abort(p, o, errno);
@@ -384,21 +427,24 @@ static bool try_drain(struct fp_pair *p, int i)
 void fp_pair_check_queue(uint64_t cookie)
 {
 	struct fp_pair *p = u64map_get(&g_pairs, cookie);
+	struct dir_q dq;
 	int i;
-	int64_t queued;
 
 	if (!p || p->error_side >= 0)
 		return;
 	i = p->cookie[0] == cookie ? 0 : 1;
-	if (p->d[i].mode != FP_KERNEL || p->d[i].rd_eof)
+	if (p->d[i].mode != FP_KERNEL)
 		return;
-	queued = in_flight(p, i, NULL);
-	if (queued > p->max_queued[i])
-		p->max_queued[i] = queued;
-	if (queued > (int64_t)fp_g.opts.queue_limit) {
-		throttle(p, i, queued);
-		update_interest(p);
+	dir_queue(p, i, &dq);
+	if (dq.queued > p->max_queued[i])
+		p->max_queued[i] = dq.queued;
+	if (dq.c.passed == p->d[i].consumed) {
+		set_ctl(p, i, false);   /* a fresh allowance */
+		return;
 	}
+	/* the verdict ran out of allowance and passes: copy from here */
+	throttle(p, i, dq.queued);
+	update_interest(p);
 }
 
 static void update_interest(struct fp_pair *p)
@@ -436,7 +482,7 @@ static void progress(struct fp_pair *p)
 		if (p->d[i].rd_eof && !p->d[i].shut)
 			waiting |= !try_drain(p, i);
 		else
-			pump(p, i);
+			waiting |= !pump(p, i);
 		waiting |= p->d[i].mode == FP_THROTTLED;
 	}
 	if (p->error_side >= 0) {
@@ -478,8 +524,18 @@ static void timer_cb(struct loop_timer *t)
 	progress(CONTAINER_OF(t, struct fp_pair, timer));
 }
 
+static void close_obj(struct loop_obj *o)
+{
+	struct fp_pair *p = CONTAINER_OF(o, struct fp_pair, obj);
+
+	conns_set_error(p->ci, "relayd shutting down");
+	pair_free(p, NULL);
+}
+
 void fp_pair_start(struct fp_pair *p)
 {
+	loop_obj_add(fp_g.loop, &p->obj, close_obj);
+	loop_obj_tag(&p->obj, p->ci->id);
 	loop_timer_init(&p->timer, timer_cb);
 	for (int i = 0; i < 2; i++) {
 		loop_io_init(&p->io[i].io, p->fd[i], io_cb);
@@ -489,17 +545,16 @@ void fp_pair_start(struct fp_pair *p)
 			log_warn(&lc, "conn %llu: no memory for the cookie index; queue checks off",
 				 (unsigned long long)p->ci->id);
 	}
-	/* bytes read before pairing are waiting to go out */
+	/* check events the verdict posted before the pair was indexed were
+	 * dropped: catch up on them (a spent allowance would stall otherwise) */
+	for (int i = 0; i < 2; i++)
+		fp_pair_check_queue(p->cookie[i]);
+	/* bytes read before pairing are waiting to go out (may free p) */
 	progress(p);
 }
 
 void fp_pair_close_all(void)
 {
-	for (size_t s = 0; s < g_pairs.cap; s++) {
-		if (!g_pairs.keys || !g_pairs.keys[s])
-			continue;
-		pair_free(g_pairs.vals[s], NULL);
-		s = (size_t)-1;         /* the table changed under us: rescan */
-	}
+	loop_close_objs(fp_g.loop);
 	u64map_free(&g_pairs);
 }

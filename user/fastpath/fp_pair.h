@@ -40,15 +40,18 @@ struct fp_io {
 };
 
 struct fp_pair {
+	struct loop_obj obj;            /* on the fast-path loop: shutdown and kill find it */
 	int fd[2];
 	uint64_t cookie[2];
+	uint32_t slot[2];               /* control words in fp_ctls */
+	bool have_slot[2];
 	uint64_t base[2];       /* acked + outq of fd[i] at pairing */
 	uint64_t post_user[2];  /* bytes userspace wrote into fd[i] after pairing */
 	struct fp_dir d[2];
 	struct fp_io io[2];
 	struct loop_timer timer;        /* drain polling */
 	uint32_t poll_ms;
-	int64_t max_queued[2];          /* deepest queue seen by the checks */
+	int64_t max_queued[2];          /* deepest psock queue seen by the checks */
 	int error_side;                 /* >= 0: fd[side] failed (RST): aborting */
 	uint64_t abort_deadline;
 	struct conn_info *ci;

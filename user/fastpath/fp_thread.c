@@ -78,6 +78,7 @@ int fp_thread_start(void)
 	err = -pthread_create(&g_thread, NULL, thread_main, NULL);
 	if (err)
 		goto fail;
+	pthread_setname_np(g_thread, "relayd-fastpath");
 	return 0;
 fail:
 	if (fp_g.rb)
