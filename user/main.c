@@ -2,7 +2,7 @@
  *
  * Flags follow GOST's (-L, -F, -C, -O, -D, -V, -metrics), single or double
  * dash, "-flag value" or "-flag=value"; relayd's own are --ctl, --fastpath,
- * --workers and --pin-maps.  A bad flag or config is one error line naming
+ * --workers and --no-pin-maps.  A bad flag or config is one error line naming
  * it and exit status 2; a runtime start failure (port in use) is status 1. */
 #include <errno.h>
 #include <signal.h>
@@ -18,6 +18,9 @@
 #include "config/config.h"
 #include "control/ctl_cmds.h"
 #include "control/ctl_server.h"
+#include "control/conns.h"
+#include "control/pin_path.h"
+#include "control/sdnotify.h"
 #include "fastpath/fp.h"
 #include "net/dial.h"
 #include "net/loop.h"
@@ -40,6 +43,7 @@ struct options {
 	int workers;
 	bool pin_maps;
 	unsigned test_pair_delay_ms;
+	unsigned grace_s;
 	uint64_t queue_limit;
 	uint64_t sndbuf;
 };
@@ -60,10 +64,13 @@ static void usage(FILE *f)
 		"  --fastpath=on|off kernel sockmap fast path for plain TCP pairs (default on;\n"
 		"                    off, or BPF unavailable: splice(2))\n"
 		"  --workers N       worker threads (default: one per CPU)\n"
+		"  --grace SECONDS   on SIGTERM stop accepting and let connections finish this\n"
+		"                    long before closing them (default 30; 0: close at once)\n"
 		"  --fastpath-queue-limit N  demote a kernel direction to userspace once N bytes\n"
 		"                    (K/M/G suffix) queue unaccounted in the kernel (default 4M)\n"
 		"  --fastpath-sndbuf N  send buffer forced on paired sockets (default 16M)\n"
-		"  --pin-maps        pin the fast-path maps under %s for relayctl map dump\n"
+		"  --no-pin-maps     do not pin the fast-path maps under %s/... (pinned by\n"
+		"                    default, for relayctl map dump)\n"
 		"  --test-pair-delay-ms N  testing aid: stall each hand-over N ms (blocks a worker)\n"
 		"  -h, --help        this help\n",
 		CTL_DEFAULT_PATH, FP_PIN_DIR);
@@ -174,6 +181,8 @@ static int parse_flags(int argc, char **argv, struct options *o)
 			o->workers = (int)n;
 		} else if (!strcmp(name, "pin-maps")) {
 			o->pin_maps = true;
+		} else if (!strcmp(name, "no-pin-maps")) {
+			o->pin_maps = false;
 		} else if (!strcmp(name, "fastpath-queue-limit") || !strcmp(name, "fastpath-sndbuf")) {
 			bool q = name[9] == 'q';
 			uint64_t n;
@@ -183,6 +192,15 @@ static int parse_flags(int argc, char **argv, struct options *o)
 				return bad_flag(q ? "--fastpath-queue-limit %s: expected 64K to 16G"
 						  : "--fastpath-sndbuf %s: expected 64K to 1G", val);
 			*(q ? &o->queue_limit : &o->sndbuf) = n;
+		} else if (!strcmp(name, "grace")) {
+			char *end;
+			long n;
+
+			NEED_VAL();
+			n = strtol(val, &end, 10);
+			if (*end || n < 0 || n > 86400)
+				return bad_flag("--grace %s: expected seconds from 0 to 86400", val);
+			o->grace_s = (unsigned)n;
 		} else if (!strcmp(name, "test-pair-delay-ms")) {
 			char *end;
 			long n;
@@ -214,102 +232,285 @@ static void raise_nofile(void)
 	}
 }
 
-struct signals {
-	struct loop_io io;
+/* The running daemon: what a reload or a drain needs to reach. */
+struct daemon {
+	struct options *o;
+	struct cfg_sources src;
 	struct loop *loop;
-	int stopping;
+	struct worker *workers;
+	struct service_set *services;
+	struct daemon_state st;
+	struct loop_io sig_io;
+	struct loop_timer drain_timer;
+	uint64_t drain_deadline;
+	bool draining;
 };
 
-static void signal_cb(struct loop_io *io, uint32_t events)
-{
-	struct signals *s = CONTAINER_OF(io, struct signals, io);
-	struct signalfd_siginfo si;
-
-	(void)events;
-	while (read(io->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
-			log_warn(NULL, "SIGHUP: configuration reload is not available in this build; "
-				 "restart relayd to apply changes");
-			continue;
-		}
-		log_info(NULL, "%s: shutting down", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
-		s->stopping = 1;
-		loop_stop(s->loop);
-	}
-}
-
-static int setup_logging(const struct cfg *c, int debug)
+static int setup_logging(const struct cfg *c, int debug, char *err, size_t errlen)
 {
 	enum log_level lvl = LOG_INFO;
 
 	if (c->log.level && log_parse_level(c->log.level, &lvl)) {
-		fprintf(stderr, "relayd: log.level: unknown level '%s'\n", c->log.level);
+		snprintf(err, errlen, "log.level: unknown level '%s'", c->log.level);
 		return -1;
 	}
 	if (debug)
 		lvl = debug > 1 ? LOG_TRACE : LOG_DEBUG;
 	if (log_configure(lvl, c->log.format, c->log.output)) {
-		fprintf(stderr, "relayd: log: cannot use format '%s' / output '%s'\n",
-			c->log.format ? c->log.format : "json", c->log.output ? c->log.output : "stderr");
+		snprintf(err, errlen, "log: cannot use format '%s' / output '%s'",
+			 c->log.format ? c->log.format : "json", c->log.output ? c->log.output : "stderr");
 		return -1;
 	}
 	return 0;
 }
 
-int main(int argc, char **argv)
+static int load_config(struct daemon *d, struct cfg **out, char *err, size_t errlen)
 {
-	struct options o = { .fastpath = true, .ctl_path = CTL_DEFAULT_PATH };
-	struct cfg_sources src;
+	json_t *doc = NULL;
+	int rc;
+
+	if (cfg_build_doc(&d->src, &doc, err, errlen))
+		return -1;
+	rc = cfg_compile(doc, out, err, errlen);
+	json_decref(doc);
+	if (rc)
+		return -1;
+	if (!(*out)->n_services) {
+		snprintf(err, errlen, "no services: give -L URL or -C FILE (relayd -h for help)");
+		cfg_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void publish_services(struct daemon *d)
+{
+	d->st.services = d->services ? d->services->v : NULL;
+	d->st.n_services = d->services ? d->services->n : 0;
+}
+
+/* SIGHUP and `relayctl config reload`: a new configuration replaces the old
+ * one as a whole or not at all; established connections are not touched. */
+static int reload(void *ud, const char *what, char *err, size_t errlen)
+{
+	struct daemon *d = ud;
+	struct service_set *next = NULL;
+	struct cfg *cfg = NULL;
+
+	if (d->draining) {
+		snprintf(err, errlen, "relayd is shutting down");
+		return -1;
+	}
+	if (load_config(d, &cfg, err, errlen))
+		goto fail;
+	if (setup_logging(cfg, d->o->debug, err, errlen)) {
+		cfg_free(cfg);
+		goto fail;
+	}
+	if (services_build(cfg, d->services, d->o->workers, &next, err, errlen))
+		goto fail;
+	services_swap(next, d->services, d->workers, d->o->workers);
+	d->services = next;
+	publish_services(d);
+	d->st.reloads++;
+	d->st.last_reload_error[0] = 0;
+	log_info(NULL, "%s reloaded: %zu service(s)",
+		 !strcmp(what, "users") ? "users" : "configuration", next->n);
+	return 0;
+fail:
+	d->st.reload_failures++;
+	util_strcpy(d->st.last_reload_error, sizeof(d->st.last_reload_error), err);
+	log_error(NULL, "reload failed, the running configuration stays: %s", err);
+	return -1;
+}
+
+static void drain_check(struct loop_timer *t)
+{
+	struct daemon *d = CONTAINER_OF(t, struct daemon, drain_timer);
+	struct conns_totals tot;
+
+	conns_get_totals(&tot);
+	if (!tot.active) {
+		log_info(NULL, "drained: no connection left");
+		loop_stop(d->loop);
+		return;
+	}
+	if (loop_now(d->loop) >= d->drain_deadline) {
+		log_warn(NULL, "grace period over: closing %llu connection(s)",
+			 (unsigned long long)tot.active);
+		loop_stop(d->loop);
+		return;
+	}
+	loop_timer_start(d->loop, t, 100);
+}
+
+/* SIGTERM: stop accepting, let connections finish within the grace period. */
+static void start_drain(struct daemon *d)
+{
+	d->draining = true;
+	sdnotify_stopping();
+	services_swap(NULL, d->services, d->workers, d->o->workers);
+	d->services = NULL;
+	publish_services(d);
+	d->drain_deadline = loop_clock_ms() + (uint64_t)d->o->grace_s * 1000u;
+	log_info(NULL, "SIGTERM: no new connections; draining for up to %u s", d->o->grace_s);
+	loop_timer_init(&d->drain_timer, drain_check);
+	loop_timer_start(d->loop, &d->drain_timer, 0);
+}
+
+static void signal_cb(struct loop_io *io, uint32_t events)
+{
+	struct daemon *d = CONTAINER_OF(io, struct daemon, sig_io);
+	struct signalfd_siginfo si;
+	char err[CFG_ERR_MAX];
+
+	(void)events;
+	while (read(io->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			sdnotify_reloading();
+			reload(d, "config", err, sizeof(err));
+			sdnotify_ready();
+		} else if (si.ssi_signo == SIGTERM && !d->draining && d->o->grace_s) {
+			start_drain(d);
+		} else {
+			log_info(NULL, "%s: shutting down now", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+			sdnotify_stopping();
+			loop_stop(d->loop);
+		}
+	}
+}
+
+static int print_config(struct daemon *d)
+{
 	char err[CFG_ERR_MAX];
 	json_t *doc = NULL;
-	struct cfg *cfg = NULL;
-	struct worker *workers = NULL;
-	struct service *services = NULL;
-	size_t n_services = 0;
-	struct daemon_state st = { 0 };
-	struct signals sig = { 0 };
-	struct loop *main_loop = NULL;
+	char *s;
+
+	if (cfg_build_doc(&d->src, &doc, err, sizeof(err))) {
+		fprintf(stderr, "relayd: %s\n", err);
+		return EXIT_USAGE;
+	}
+	s = cfg_doc_dump(doc);
+	json_decref(doc);
+	if (!s)
+		return 1;
+	fputs(s, stdout);
+	free(s);
+	return 0;
+}
+
+static void shutdown_all(struct daemon *d)
+{
+	ctl_server_stop();
+	if (d->workers) {
+		workers_stop(d->workers, d->o->workers);
+		for (int i = 0; i < d->o->workers; i++) {
+			/* listener swaps and kills still queued hold references */
+			loop_run_posted(d->workers[i].loop);
+			loop_close_objs(d->workers[i].loop);
+		}
+		services_retire_now(d->services, d->workers, d->o->workers);
+		d->services = NULL;
+		workers_free(d->workers, d->o->workers);
+	}
+	fp_stop();
+	net_resolver_stop();
+	if (d->sig_io.fd > 0)
+		close(d->sig_io.fd);
+	free(d->st.loops);
+	loop_free(d->loop);
+}
+
+static int start(struct daemon *d, struct cfg *cfg, sigset_t *mask)
+{
+	struct options *o = d->o;
+	char err[CFG_ERR_MAX], pin_dir[256];
 	const struct ctl_cmd *cmds;
 	size_t n_cmds;
+	int rc, sfd;
+
+	d->loop = loop_new();
+	if (!d->loop || workers_create(&d->workers, o->workers)) {
+		fprintf(stderr, "relayd: out of memory\n");
+		cfg_free(cfg);
+		return 1;
+	}
+	pin_path_for(o->ctl_path, pin_dir, sizeof(pin_dir));
+	fp_init(&(struct fp_opts){ .enabled = o->fastpath, .pin = o->pin_maps, .pin_dir = pin_dir,
+				   .queue_limit = o->queue_limit, .sndbuf = (int)o->sndbuf });
+	pipe_set_accel(o->fastpath ? PIPE_ACCEL_KERNEL : PIPE_ACCEL_SPLICE);
+	pipe_set_test_delay(o->test_pair_delay_ms);
+	rc = services_build(cfg, NULL, o->workers, &d->services, err, sizeof(err));
+	if (rc) {
+		/* a service's options are configuration (exit 2); a port in use is not */
+		fprintf(stderr, "relayd: %s\n", err);
+		return rc == -EINVAL ? EXIT_USAGE : 1;
+	}
+	for (size_t i = 0; i < d->services->n; i++) {
+		const struct service *s = d->services->v[i];
+		struct log_ctx lc = { .kind = "service", .service = s->cfg->name };
+
+		log_info(&lc, "listening on %s (%s handler, %s listener%s%s)", s->bound,
+			 s->cfg->handler, s->cfg->listener, s->cfg->handler_chain ? ", chain " : "",
+			 s->cfg->handler_chain ? s->cfg->handler_chain->name : "");
+	}
+	services_swap(d->services, NULL, d->workers, o->workers);
+	publish_services(d);
+	d->st.start_mono_ms = loop_clock_ms();
+	d->st.start_wall_ms = util_wall_ms();
+	d->st.workers = o->workers;
+	d->st.reload = reload;
+	d->st.reload_ud = d;
+	d->st.loops = calloc((size_t)o->workers + 1, sizeof(*d->st.loops));
+	if (!d->st.loops)
+		return 1;
+	for (int i = 0; i < o->workers; i++)
+		d->st.loops[d->st.n_loops++] = d->workers[i].loop;
+	if (fp_loop())
+		d->st.loops[d->st.n_loops++] = fp_loop();
+	cmds = ctl_cmds(&d->st, &n_cmds);
+	if (ctl_server_start(d->loop, o->ctl_path, cmds, n_cmds, err, sizeof(err))) {
+		fprintf(stderr, "relayd: %s\n", err);
+		return 1;
+	}
+	sfd = signalfd(-1, mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	loop_io_init(&d->sig_io, sfd, signal_cb);
+	if (sfd < 0 || loop_io_set(d->loop, &d->sig_io, EPOLLIN)) {
+		fprintf(stderr, "relayd: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+	if (workers_start(d->workers, o->workers)) {
+		fprintf(stderr, "relayd: cannot start worker threads\n");
+		return 1;
+	}
+	log_info(NULL, "relayd %s started: %zu service(s), %d worker(s), fast path %s, control %s",
+		 RELAYD_VERSION, d->services->n, o->workers, fp_status(), o->ctl_path);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .fastpath = true, .ctl_path = CTL_DEFAULT_PATH, .pin_maps = true,
+			     .grace_s = 30 };
+	struct daemon d = { .o = &o };
+	char err[CFG_ERR_MAX];
+	struct cfg *cfg = NULL;
 	sigset_t mask;
-	int rc = 1, sfd;
+	int rc;
 
 	rc = parse_flags(argc, argv, &o);
 	if (rc)
 		return rc;
-	rc = 1;
 	if (o.version) {
 		printf("relayd %s\n", RELAYD_VERSION);
 		return 0;
 	}
-	src = (struct cfg_sources){ o.C, o.nC, o.L, o.nL, o.F, o.nF };
-	if (cfg_build_doc(&src, &doc, err, sizeof(err))) {
+	d.src = (struct cfg_sources){ o.C, o.nC, o.L, o.nL, o.F, o.nF };
+	if (o.output)
+		return print_config(&d);
+	if (load_config(&d, &cfg, err, sizeof(err)) || setup_logging(cfg, o.debug, err, sizeof(err))) {
 		fprintf(stderr, "relayd: %s\n", err);
-		return EXIT_USAGE;
-	}
-	if (o.output) {
-		char *s = cfg_doc_dump(doc);
-
-		json_decref(doc);
-		if (!s)
-			return 1;
-		fputs(s, stdout);
-		fputc('\n', stdout);
-		free(s);
-		return 0;
-	}
-	if (cfg_compile(doc, &cfg, err, sizeof(err))) {
-		fprintf(stderr, "relayd: %s\n", err);
-		json_decref(doc);
-		return EXIT_USAGE;
-	}
-	json_decref(doc);
-	if (!cfg->n_services) {
-		fprintf(stderr, "relayd: no services: give -L URL or -C FILE (relayd -h for help)\n");
-		cfg_free(cfg);
-		return EXIT_USAGE;
-	}
-	if (setup_logging(cfg, o.debug)) {
 		cfg_free(cfg);
 		return EXIT_USAGE;
 	}
@@ -321,72 +522,16 @@ int main(int argc, char **argv)
 	/* blocked before any thread starts, so only the signalfd sees them */
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	raise_nofile();
-
 	if (!o.workers) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 		o.workers = n < 1 ? 1 : n > 64 ? 64 : (int)n;
 	}
-	main_loop = loop_new();
-	if (!main_loop || workers_create(&workers, o.workers)) {
-		fprintf(stderr, "relayd: out of memory\n");
-		goto out;
+	rc = start(&d, cfg, &mask);
+	if (!rc) {
+		sdnotify_ready();
+		loop_run(d.loop);
 	}
-	fp_init(&(struct fp_opts){ .enabled = o.fastpath, .pin = o.pin_maps,
-				   .queue_limit = o.queue_limit,
-				   .sndbuf = (int)o.sndbuf });
-	pipe_set_accel(o.fastpath ? PIPE_ACCEL_KERNEL : PIPE_ACCEL_SPLICE);
-	pipe_set_test_delay(o.test_pair_delay_ms);
-	rc = services_start(cfg, workers, o.workers, &services, &n_services, err, sizeof(err));
-	if (rc) {
-		/* a service's options are configuration (exit 2); a port in use is not */
-		fprintf(stderr, "relayd: %s\n", err);
-		rc = rc == -EINVAL ? EXIT_USAGE : 1;
-		goto out;
-	}
-	rc = 1;
-	st.start_mono_ms = loop_clock_ms();
-	st.start_wall_ms = util_wall_ms();
-	st.services = services;
-	st.n_services = n_services;
-	st.workers = o.workers;
-	st.fastpath_mode = o.fastpath ? "on" : "off";
-	cmds = ctl_cmds(&st, &n_cmds);
-	if (ctl_server_start(main_loop, o.ctl_path, cmds, n_cmds, err, sizeof(err))) {
-		fprintf(stderr, "relayd: %s\n", err);
-		goto out;
-	}
-	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	sig.loop = main_loop;
-	loop_io_init(&sig.io, sfd, signal_cb);
-	if (sfd < 0 || loop_io_set(main_loop, &sig.io, EPOLLIN)) {
-		log_error(NULL, "signalfd: %s", strerror(errno));
-		goto out;
-	}
-	if (workers_start(workers, o.workers)) {
-		log_error(NULL, "cannot start worker threads");
-		goto out;
-	}
-	log_info(NULL, "relayd %s started: %zu service(s), %d worker(s), fast path %s, control %s",
-		 RELAYD_VERSION, n_services, o.workers, fp_status(), o.ctl_path);
-	loop_run(main_loop);
-	rc = 0;
-out:
-	ctl_server_stop();
-	if (workers) {
-		workers_stop(workers, o.workers);
-		for (int i = 0; i < o.workers; i++)
-			loop_close_objs(workers[i].loop);
-	}
-	if (services)
-		services_stop(services, n_services);
-	if (workers)
-		workers_free(workers, o.workers);
-	fp_stop();
-	net_resolver_stop();
-	if (sig.io.fd > 0)
-		close(sig.io.fd);
-	loop_free(main_loop);
-	cfg_free(cfg);
+	shutdown_all(&d);
 	return rc;
 }

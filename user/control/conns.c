@@ -140,3 +140,22 @@ void conns_get_totals(struct conns_totals *t)
 	t->splice_bytes = atomic_load(&g_splice_bytes);
 	t->kernel_bytes_closed = atomic_load(&g_kernel_closed);
 }
+
+bool conns_visit(uint64_t id, void (*cb)(const struct conn_info *ci, void *ud), void *ud,
+		 const char *error)
+{
+	struct conn_info *ci;
+
+	pthread_mutex_lock(&g_lock);
+	for (ci = g_head; ci; ci = ci->next)
+		if (ci->id == id)
+			break;
+	if (ci) {
+		if (error && !ci->error[0])
+			util_strcpy(ci->error, sizeof(ci->error), error);
+		if (cb)
+			cb(ci, ud);
+	}
+	pthread_mutex_unlock(&g_lock);
+	return ci != NULL;
+}

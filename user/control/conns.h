@@ -65,6 +65,10 @@ void conns_done(struct conn_info *ci);
 
 /* Visit every live entry under the registry lock (keep cb short). */
 void conns_foreach(void (*cb)(const struct conn_info *ci, void *ud), void *ud);
+/* Visit the entry with this id, if live; returns whether it was found.  With
+ * a non-NULL error, records it as the connection's first error. */
+bool conns_visit(uint64_t id, void (*cb)(const struct conn_info *ci, void *ud), void *ud,
+		 const char *error);
 void conns_get_totals(struct conns_totals *t);
 const char *conns_path_name(int p);
 

@@ -323,16 +323,10 @@ void loop_post(struct loop *l, struct loop_task *t)
 	}
 }
 
-static void wake_cb(struct loop_io *io, uint32_t events)
+static void run_posted(struct loop *l)
 {
-	struct loop *l = (struct loop *)((char *)io - offsetof(struct loop, wake_io));
 	struct loop_task *t;
-	uint64_t v;
 
-	(void)events;
-	if (read(l->wakefd, &v, sizeof(v)) < 0) {
-		/* EAGAIN: another wake already consumed it */
-	}
 	pthread_mutex_lock(&l->plock);
 	t = l->phead;
 	l->phead = l->ptail = NULL;
@@ -344,6 +338,24 @@ static void wake_cb(struct loop_io *io, uint32_t events)
 		t->cb(t);
 		t = next;
 	}
+}
+
+static void wake_cb(struct loop_io *io, uint32_t events)
+{
+	struct loop *l = (struct loop *)((char *)io - offsetof(struct loop, wake_io));
+	uint64_t v;
+
+	(void)events;
+	if (read(l->wakefd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: another wake already consumed it */
+	}
+	run_posted(l);
+}
+
+void loop_run_posted(struct loop *l)
+{
+	run_posted(l);
+	run_deferred(l);
 }
 
 int loop_run(struct loop *l)
@@ -375,6 +387,7 @@ int loop_run(struct loop *l)
 void loop_obj_add(struct loop *l, struct loop_obj *o, void (*close)(struct loop_obj *o))
 {
 	o->close = close;
+	o->id = 0;
 	o->prev = NULL;
 	o->next = l->objs;
 	if (l->objs)
@@ -401,4 +414,12 @@ void loop_close_objs(struct loop *l)
 		loop_obj_del(l, o);
 		o->close(o);
 	}
+}
+
+struct loop_obj *loop_obj_find(struct loop *l, uint64_t id)
+{
+	for (struct loop_obj *o = l->objs; o; o = o->next)
+		if (o->id == id)
+			return o;
+	return NULL;
 }

@@ -43,6 +43,7 @@ struct loop_task {
 struct loop_obj {
 	struct loop_obj *prev, *next;
 	void (*close)(struct loop_obj *o);
+	uint64_t id;            /* connection id it serves (0: none), for loop_obj_find() */
 };
 
 struct loop *loop_new(void);
@@ -77,7 +78,12 @@ void loop_post(struct loop *l, struct loop_task *t);
 
 void loop_obj_add(struct loop *l, struct loop_obj *o, void (*close)(struct loop_obj *o));
 void loop_obj_del(struct loop *l, struct loop_obj *o);
+/* After loop_run() returned: run the tasks still posted to the loop. */
+void loop_run_posted(struct loop *l);
 /* After loop_run() returned: close every object still registered. */
 void loop_close_objs(struct loop *l);
+static inline void loop_obj_tag(struct loop_obj *o, uint64_t id) { o->id = id; }
+/* On l's thread: the object serving connection id, or NULL. */
+struct loop_obj *loop_obj_find(struct loop *l, uint64_t id);
 
 #endif

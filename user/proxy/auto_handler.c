@@ -107,6 +107,7 @@ static void auto_fini(struct service *svc)
 
 static void sess_free(struct auto_sess *s)
 {
+	service_put(s->svc);
 	loop_obj_del(s->loop, &s->obj);
 	loop_timer_stop(s->loop, &s->timer);
 	if (s->route)
@@ -594,6 +595,7 @@ static void auto_accept(struct service *svc, struct worker *w, struct stream *cl
 
 	if (!s) {
 		stream_close(client, false);
+		service_put(svc);
 		return;
 	}
 	s->loop = w->loop;
@@ -605,12 +607,14 @@ static void auto_accept(struct service *svc, struct worker *w, struct stream *cl
 	if (!s->ci) {
 		stream_close(s->client, false);
 		free(s);
+		service_put(svc);
 		return;
 	}
 	s->lc.kind = "handler";
 	s->lc.service = svc->cfg->name;
 	s->lc.remote = s->ci->client;
 	loop_obj_add(w->loop, &s->obj, close_obj);
+	loop_obj_tag(&s->obj, s->ci->id);
 	loop_timer_init(&s->timer, timeout_cb);
 	loop_timer_start(w->loop, &s->timer, HANDSHAKE_TIMEOUT_MS);
 	stream_set_cb(s->client, on_readable, s);

@@ -38,6 +38,7 @@ static int fwd_init(struct service *svc, char *err, size_t errlen)
 
 static void sess_free(struct fwd_sess *s)
 {
+	service_put(s->svc);
 	loop_obj_del(s->loop, &s->obj);
 	if (s->route)
 		route_cancel(s->route);
@@ -97,6 +98,7 @@ static void fwd_accept(struct service *svc, struct worker *w, struct stream *cli
 
 	if (!s) {
 		stream_close(client, false);
+		service_put(svc);
 		return;
 	}
 	s->svc = svc;
@@ -107,9 +109,11 @@ static void fwd_accept(struct service *svc, struct worker *w, struct stream *cli
 	if (!s->ci) {
 		stream_close(s->client, false);
 		free(s);
+		service_put(svc);
 		return;
 	}
 	loop_obj_add(w->loop, &s->obj, close_obj);
+	loop_obj_tag(&s->obj, s->ci->id);
 	if (svc->cfg->forwarder.n_nodes) {
 		node = service_pick_target(svc, &s->idx);
 		if (!node) {

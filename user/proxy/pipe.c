@@ -302,6 +302,7 @@ int pipe_start(struct stream *client, struct stream *target, struct conn_info *c
 	}
 	p->loop = client->loop;
 	loop_obj_add(p->loop, &p->obj, close_obj);
+	loop_obj_tag(&p->obj, ci->id);
 	p->s[0] = client;
 	p->s[1] = target;
 	p->ci = ci;

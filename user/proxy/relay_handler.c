@@ -101,6 +101,7 @@ static void relay_fini(struct service *svc)
 
 static void sess_free(struct relay_sess *s)
 {
+	service_put(s->svc);
 	loop_obj_del(s->loop, &s->obj);
 	loop_timer_stop(s->loop, &s->timer);
 	if (s->route)
@@ -358,6 +359,7 @@ static void relay_accept(struct service *svc, struct worker *w, struct stream *c
 	if (!s || !(s->buf = malloc(HDR_BUF))) {
 		free(s);
 		stream_close(client, false);
+		service_put(svc);
 		return;
 	}
 	s->cap = HDR_BUF;
@@ -371,12 +373,14 @@ static void relay_accept(struct service *svc, struct worker *w, struct stream *c
 		stream_close(s->client, false);
 		free(s->buf);
 		free(s);
+		service_put(svc);
 		return;
 	}
 	s->lc.kind = "handler";
 	s->lc.service = svc->cfg->name;
 	s->lc.remote = s->ci->client;
 	loop_obj_add(w->loop, &s->obj, close_obj);
+	loop_obj_tag(&s->obj, s->ci->id);
 	loop_timer_init(&s->timer, timeout_cb);
 	loop_timer_start(w->loop, &s->timer, (uint64_t)s->o->read_timeout_ms);
 	stream_set_cb(s->client, on_readable, s);

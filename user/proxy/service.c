@@ -1,8 +1,10 @@
-/* Services and workers (see service.h): handler lookup, listener binding,
- * accept dispatch, worker threads. */
+/* Services (see service.h): handler lookup, listening sockets, accept
+ * dispatch, reference counting, and the listener swap that makes a reload
+ * take effect on every worker without dropping a connection. */
 #include "proxy/service.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,71 +20,6 @@
 
 #define ACCEPT_BATCH 64
 #define LISTEN_BACKLOG 4096
-
-/* ---- workers ---- */
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	int err = loop_run(w->loop);
-
-	if (err)
-		log_error(NULL, "worker %d: event loop failed: %s", w->id, strerror(-err));
-	return NULL;
-}
-
-int workers_create(struct worker **out, int n)
-{
-	struct worker *w = calloc((size_t)n, sizeof(*w));
-
-	if (!w)
-		return -ENOMEM;
-	for (int i = 0; i < n; i++) {
-		w[i].id = i;
-		w[i].loop = loop_new();
-		if (!w[i].loop) {
-			while (i--)
-				loop_free(w[i].loop);
-			free(w);
-			return -ENOMEM;
-		}
-	}
-	*out = w;
-	return 0;
-}
-
-int workers_start(struct worker *w, int n)
-{
-	for (int i = 0; i < n; i++) {
-		int err = pthread_create(&w[i].thread, NULL, worker_main, &w[i]);
-
-		if (err)
-			return -err;
-		w[i].running = true;
-	}
-	return 0;
-}
-
-void workers_stop(struct worker *w, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (w[i].running)
-			loop_stop(w[i].loop);
-	for (int i = 0; i < n; i++) {
-		if (w[i].running)
-			pthread_join(w[i].thread, NULL);
-		w[i].running = false;
-	}
-}
-
-void workers_free(struct worker *w, int n)
-{
-	for (int i = 0; i < n; i++)
-		loop_free(w[i].loop);
-	free(w);
-}
-
-/* ---- services ---- */
 
 static const struct handler_ops *handler_for(const char *type)
 {
@@ -103,6 +40,42 @@ static const struct handler_ops *handler_for(const char *type)
 	return NULL;
 }
 
+/* ---- references ---- */
+
+static void cfg_ref_put(struct cfg_ref *r)
+{
+	if (r && atomic_fetch_sub(&r->refs, 1) == 1) {
+		cfg_free(r->cfg);
+		free(r);
+	}
+}
+
+static void service_free(struct service *s)
+{
+	if (s->lfd >= 0)
+		close(s->lfd);
+	if (s->h && s->h->fini)
+		s->h->fini(s);
+	router_free(s->router);
+	selector_fini(&s->fwd_sel);
+	free(s->ls);
+	cfg_ref_put(s->cref);
+	free(s);
+}
+
+void service_get(struct service *svc)
+{
+	atomic_fetch_add(&svc->refs, 1);
+}
+
+void service_put(struct service *svc)
+{
+	if (atomic_fetch_sub(&svc->refs, 1) == 1)
+		service_free(svc);
+}
+
+/* ---- accepting ---- */
+
 static void accept_cb(struct loop_io *io, uint32_t events)
 {
 	struct service_listener *sl = CONTAINER_OF(io, struct service_listener, io);
@@ -113,7 +86,7 @@ static void accept_cb(struct loop_io *io, uint32_t events)
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
 		struct stream *client;
-		int fd = accept4(svc->lfd, (struct sockaddr *)&peer, &len,
+		int fd = accept4(io->fd, (struct sockaddr *)&peer, &len,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -127,32 +100,37 @@ static void accept_cb(struct loop_io *io, uint32_t events)
 		net_set_nodelay(fd, true);
 		atomic_fetch_add(&svc->requests, 1);
 		client = tcp_stream_new(sl->w->loop, fd);
-		if (client)
-			svc->h->accept(svc, sl->w, client, &peer);
+		if (!client)
+			continue;
+		/* the handler's session holds the service until its handshake ends */
+		service_get(svc);
+		svc->h->accept(svc, sl->w, client, &peer);
 	}
 }
 
-static void service_fini(struct service *s)
+/* ---- building ---- */
+
+static const struct service *same_listener(const struct service_set *old,
+					   const struct cfg_service *c)
 {
-	for (size_t i = 0; i < s->n_ls; i++)
-		loop_io_stop(s->ls[i].w->loop, &s->ls[i].io);
-	free(s->ls);
-	if (s->lfd >= 0)
-		close(s->lfd);
-	if (s->h && s->h->fini)
-		s->h->fini(s);
-	router_free(s->router);
-	selector_fini(&s->fwd_sel);
+	for (size_t i = 0; old && i < old->n; i++) {
+		const struct service *o = old->v[i];
+
+		if (o->lfd >= 0 && !strcmp(o->cfg->addr, c->addr) &&
+		    !strcmp(o->cfg->listener, c->listener))
+			return o;
+	}
+	return NULL;
 }
 
-static int service_init(struct service *s, const struct cfg_service *c, struct worker *w, int nw,
-			char *err, size_t errlen)
+static int service_init(struct service *s, const struct cfg_service *c,
+			const struct service_set *old, int nw, char *err, size_t errlen)
 {
+	const struct service *prev = same_listener(old, c);
 	char why[CFG_ERR_MAX];
 	int fd;
 
 	s->cfg = c;
-	s->lfd = -1;
 	s->h = handler_for(c->handler);
 	if (!s->h) {
 		snprintf(err, errlen, "service %s: handler '%s' is not implemented yet", c->name,
@@ -177,10 +155,27 @@ static int service_init(struct service *s, const struct cfg_service *c, struct w
 		snprintf(err, errlen, "service %s: %s", c->name, why);
 		return -EINVAL;
 	}
-	fd = net_listen(c->addr, SOCK_STREAM, LISTEN_BACKLOG, why, sizeof(why));
-	if (fd < 0) {
-		snprintf(err, errlen, "service %s: %s", c->name, why);
-		return fd;
+	s->ls = calloc((size_t)nw, sizeof(*s->ls));
+	if (!s->ls) {
+		snprintf(err, errlen, "service %s: out of memory", c->name);
+		return -ENOMEM;
+	}
+	if (prev) {
+		/* a reload keeps the socket: no connection attempt is refused meanwhile */
+		fd = fcntl(prev->lfd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0) {
+			snprintf(err, errlen, "service %s: dup listening socket: %s", c->name,
+				 strerror(errno));
+			return -errno;
+		}
+		atomic_store(&s->requests, atomic_load(&prev->requests));
+		atomic_store(&s->errors, atomic_load(&prev->errors));
+	} else {
+		fd = net_listen(c->addr, SOCK_STREAM, LISTEN_BACKLOG, why, sizeof(why));
+		if (fd < 0) {
+			snprintf(err, errlen, "service %s: %s", c->name, why);
+			return fd;
+		}
 	}
 	s->lfd = fd;
 	{
@@ -190,62 +185,148 @@ static int service_init(struct service *s, const struct cfg_service *c, struct w
 		if (!getsockname(fd, (struct sockaddr *)&ss, &l))
 			net_format_sockaddr((struct sockaddr *)&ss, s->bound, sizeof(s->bound));
 	}
-	s->ls = calloc((size_t)nw, sizeof(*s->ls));
-	if (!s->ls) {
-		snprintf(err, errlen, "service %s: out of memory", c->name);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < nw; i++) {
-		struct service_listener *sl = &s->ls[i];
-		int e;
-
-		sl->svc = s;
-		sl->w = &w[i];
-		loop_io_init(&sl->io, fd, accept_cb);
-		/* one bind, every worker waiting on it: the kernel wakes one of them */
-		e = loop_io_set(w[i].loop, &sl->io, EPOLLIN | EPOLLEXCLUSIVE);
-		if (e) {
-			snprintf(err, errlen, "service %s: epoll: %s", c->name, strerror(-e));
-			return e;
-		}
-		s->n_ls++;
-	}
+	s->n_ls = (size_t)nw;
 	return 0;
 }
 
-int services_start(const struct cfg *cfg, struct worker *w, int nw, struct service **out,
-		   size_t *n_out, char *err, size_t errlen)
+void services_free(struct service_set *set)
 {
-	struct service *s = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*s));
-	size_t i;
+	if (!set)
+		return;
+	for (size_t i = 0; i < set->n; i++)
+		service_put(set->v[i]);
+	free(set->v);
+	free(set);
+}
 
-	if (!s) {
+int services_build(struct cfg *cfg, const struct service_set *old, int nw,
+		   struct service_set **out, char *err, size_t errlen)
+{
+	struct service_set *set = calloc(1, sizeof(*set));
+	struct cfg_ref *cref = calloc(1, sizeof(*cref));
+	int e = 0;
+
+	if (!set || !cref || !(set->v = calloc(cfg->n_services ? cfg->n_services : 1,
+					       sizeof(*set->v)))) {
+		free(set);
+		free(cref);
+		cfg_free(cfg);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	for (i = 0; i < cfg->n_services; i++) {
-		int e = service_init(&s[i], &cfg->services[i], w, nw, err, errlen);
-		struct log_ctx lc = { .kind = "service", .service = cfg->services[i].name };
+	cref->cfg = cfg;
+	atomic_store(&cref->refs, 1);   /* dropped below, once services hold theirs */
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		struct service *s = calloc(1, sizeof(*s));
 
-		if (e) {
-			services_stop(s, i + 1);
-			return e;
+		if (!s) {
+			snprintf(err, errlen, "out of memory");
+			e = -ENOMEM;
+			break;
 		}
-		log_info(&lc, "listening on %s (%s handler, %s listener%s%s)", s[i].bound,
-			 s[i].cfg->handler, s[i].cfg->listener,
-			 s[i].cfg->handler_chain ? ", chain " : "",
-			 s[i].cfg->handler_chain ? s[i].cfg->handler_chain->name : "");
+		s->lfd = -1;
+		atomic_store(&s->refs, 1 + nw);   /* the set, and each worker listener */
+		s->cref = cref;
+		atomic_fetch_add(&cref->refs, 1);
+		set->v[set->n++] = s;
+		e = service_init(s, &cfg->services[i], old, nw, err, errlen);
+		if (e)
+			break;
+		for (int w = 0; w < nw; w++) {
+			s->ls[w].svc = s;
+			loop_io_init(&s->ls[w].io, s->lfd, accept_cb);
+		}
 	}
-	*out = s;
-	*n_out = cfg->n_services;
+	if (e) {
+		/* nothing was registered: the listener references are ours to drop */
+		for (size_t i = 0; i < set->n; i++)
+			atomic_store(&set->v[i]->refs, 1);
+		services_free(set);
+		cfg_ref_put(cref);
+		return e;
+	}
+	cfg_ref_put(cref);
+	*out = set;
 	return 0;
 }
 
-void services_stop(struct service *s, size_t n)
+/* ---- the swap, on each worker ---- */
+
+struct swap_task {
+	struct loop_task t;
+	struct worker *w;
+	struct service_set *add, *remove;
+	_Atomic int *pending;           /* last worker out frees remove */
+};
+
+static void swap_run(struct loop_task *t)
 {
-	for (size_t i = 0; i < n; i++)
-		service_fini(&s[i]);
-	free(s);
+	struct swap_task *st = CONTAINER_OF(t, struct swap_task, t);
+	struct worker *w = st->w;
+
+	/* stop first: the kernel rejects a second registration of the same file */
+	for (size_t i = 0; st->remove && i < st->remove->n; i++) {
+		struct service *s = st->remove->v[i];
+
+		loop_io_stop(w->loop, &s->ls[w->id].io);
+		service_put(s);
+	}
+	for (size_t i = 0; st->add && i < st->add->n; i++) {
+		struct service *s = st->add->v[i];
+		struct service_listener *sl = &s->ls[w->id];
+		int e;
+
+		sl->w = w;
+		/* one bind, every worker waiting on it: the kernel wakes one of them */
+		e = loop_io_set(w->loop, &sl->io, EPOLLIN | EPOLLEXCLUSIVE);
+		if (e) {
+			struct log_ctx lc = { .kind = "service", .service = s->cfg->name };
+
+			log_error(&lc, "worker %d cannot watch %s: %s", w->id, s->bound, strerror(-e));
+		}
+	}
+	if (st->pending && atomic_fetch_sub(st->pending, 1) == 1) {
+		services_free(st->remove);
+		free(st->pending);
+	}
+	free(st);
+}
+
+void services_swap(struct service_set *add, struct service_set *remove, struct worker *w, int nw)
+{
+	_Atomic int *pending = remove ? malloc(sizeof(*pending)) : NULL;
+
+	if (remove && !pending)
+		util_oom("service swap");
+	if (pending)
+		atomic_store(pending, nw);
+	for (int i = 0; i < nw; i++) {
+		struct swap_task *st = calloc(1, sizeof(*st));
+
+		if (!st)
+			util_oom("service swap");
+		loop_task_init(&st->t, swap_run);
+		st->w = &w[i];
+		st->add = add;
+		st->remove = remove;
+		st->pending = pending;
+		loop_post(w[i].loop, &st->t);
+	}
+	if (!nw && remove)
+		services_free(remove);
+}
+
+void services_retire_now(struct service_set *set, struct worker *w, int nw)
+{
+	if (!set)
+		return;
+	for (int i = 0; i < nw; i++) {
+		for (size_t k = 0; k < set->n; k++) {
+			loop_io_stop(w[i].loop, &set->v[k]->ls[i].io);
+			service_put(set->v[k]);
+		}
+	}
+	services_free(set);
 }
 
 const struct cfg_fnode *service_pick_target(struct service *svc, int *idx)

@@ -48,7 +48,19 @@ struct service_listener {
 	struct worker *w;
 };
 
+/* A compiled configuration shared by the services built from it. */
+struct cfg_ref {
+	struct cfg *cfg;
+	_Atomic int refs;
+};
+
+/* Services are reference-counted: one reference for the set that is
+ * current, one per worker listener while it is registered, one per session
+ * still in its handshake.  A reload builds a new set, swaps the listeners on
+ * every worker, and the old services go when their last session does. */
 struct service {
+	_Atomic int refs;
+	struct cfg_ref *cref;
 	const struct cfg_service *cfg;
 	const struct handler_ops *h;
 	void *hdata;                    /* handler options */
@@ -61,16 +73,35 @@ struct service {
 	_Atomic uint64_t requests, errors;
 };
 
+struct service_set {
+	size_t n;
+	struct service **v;
+};
+
 int workers_create(struct worker **out, int n);
 int workers_start(struct worker *w, int n);
 /* Stops and joins the threads; the loops stay until workers_free(). */
 void workers_stop(struct worker *w, int n);
 void workers_free(struct worker *w, int n);
 
-/* Build, bind and register every service of cfg.  Errors name the service. */
-int services_start(const struct cfg *cfg, struct worker *w, int nw, struct service **out,
-		   size_t *n_out, char *err, size_t errlen);
-void services_stop(struct service *s, size_t n);
+/* Build (bind, or share the listening socket of the service in old with the
+ * same address) every service of cfg, which the set takes over (also on
+ * failure).  Errors name the service; -EINVAL means a configuration error.
+ * Nothing is registered with the workers yet. */
+int services_build(struct cfg *cfg, const struct service_set *old, int nw,
+		   struct service_set **out, char *err, size_t errlen);
+/* Make add's listeners live and remove's dead on every worker (on the
+ * workers' own threads), then drop remove's references and free it.
+ * Either may be NULL. */
+void services_swap(struct service_set *add, struct service_set *remove, struct worker *w, int nw);
+/* Drop a set's references (its listeners must be unregistered already). */
+void services_free(struct service_set *set);
+/* After the workers stopped: unregister set's listeners on their loops from
+ * this thread and free it. */
+void services_retire_now(struct service_set *set, struct worker *w, int nw);
+
+void service_get(struct service *svc);
+void service_put(struct service *svc);
 
 /* The forwarder node a handler should use next (NULL: none available). */
 const struct cfg_fnode *service_pick_target(struct service *svc, int *idx);

@@ -211,6 +211,7 @@ int splice_pump_start(struct loop *l, int fd_client, int fd_target, struct conn_
 	}
 	conns_set_path(ci, CONN_PATH_SPLICE);
 	loop_obj_add(l, &sp->obj, close_obj);
+	loop_obj_tag(&sp->obj, ci->id);
 	run(sp);
 	return 0;
 }
