@@ -6,6 +6,7 @@
  * Text and JSON come from the same reply: -j prints the daemon's JSON reply
  * (one line; -p pretty), otherwise a table.  Errors name what failed. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,11 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: relayctl [-j|-p] [--ctl PATH] COMMAND\n"
 		   "  status     version, uptime, services, fast-path state, bytes per path\n"
 		   "  conns      live connections: id, service, client, user, target, path, bytes, age\n"
+		   "  conn ID    one connection in detail (fast-path counters included)\n"
+		   "  kill ID    close a connection (both sockets; a kernel pair leaves the maps)\n"
+		   "  services   the services and their request/error counts\n"
+		   "  reload [config|users]  re-read the config file (default) or only its users\n"
+		   "  stats      counters: connections, bytes per path, fast path, per service\n"
 		   "  -j         JSON output (the daemon's reply), -p pretty JSON\n"
 		   "  --ctl PATH control socket (default %s)\n", CTL_DEFAULT_PATH);
 }
@@ -52,11 +58,11 @@ static int fail(const char *fmt, const char *a, const char *b)
 	return 1;
 }
 
-/* Sends {"cmd": cmd} and returns the parsed reply, or NULL after printing why. */
-static json_t *request(const char *path, const char *cmd)
+/* Sends one request line and returns the parsed reply, or NULL after printing why. */
+static json_t *request(const char *path, const char *req)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char req[256], *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	json_error_t jerr;
 	json_t *reply;
@@ -81,7 +87,6 @@ static json_t *request(const char *path, const char *cmd)
 			fail("cannot connect to %s: %s", path, strerror(e));
 		return NULL;
 	}
-	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}\n", cmd);
 	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
 		close(fd);
 		fail("cannot send to %s: %s", path, strerror(errno));
@@ -169,13 +174,76 @@ static void human_bytes(long long b, char *out, size_t cap)
 		snprintf(out, cap, "%lldB", b);
 }
 
+static void print_services(const json_t *svcs)
+{
+	size_t i;
+	json_t *v;
+
+	printf("%-12s %-22s %-8s %-8s %-10s %10s %8s\n", "SERVICE", "LISTEN", "HANDLER", "LISTENER",
+	       "CHAIN", "REQUESTS", "ERRORS");
+	json_array_foreach(svcs, i, v)
+		printf("%-12s %-22s %-8s %-8s %-10s %10lld %8lld\n", str(v, "name"), str(v, "listen"),
+		       str(v, "handler"), str(v, "listener"), str(v, "chain"), num(v, "requests"),
+		       num(v, "errors"));
+}
+
+/* An object as "key: value" lines, nested objects indented. */
+static void print_object(const json_t *o, int depth)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)o, k, v) {
+		if (json_is_object(v)) {
+			printf("%*s%s:\n", depth * 2, "", k);
+			print_object(v, depth + 1);
+		} else {
+			char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+			printf("%*s%s: %s\n", depth * 2, "", k, s ? s : "?");
+			free(s);
+		}
+	}
+}
+
+/* The request line for argv's command, or NULL (usage error). */
+static char *build_request(const char *cmd, const char *arg)
+{
+	json_t *req = NULL;
+	char *line, *out;
+
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "conns") || !strcmp(cmd, "services") ||
+	    !strcmp(cmd, "stats")) {
+		if (!arg)
+			req = json_pack("{s:s}", "cmd", cmd);
+	} else if (!strcmp(cmd, "conn") || !strcmp(cmd, "kill")) {
+		char *end;
+		unsigned long long id = arg ? strtoull(arg, &end, 10) : 0;
+
+		if (arg && *arg && !*end && id > 0 && id <= INT64_MAX)
+			req = json_pack("{s:s, s:I}", "cmd", cmd, "id", (json_int_t)id);
+	} else if (!strcmp(cmd, "reload")) {
+		if (!arg || !strcmp(arg, "config") || !strcmp(arg, "users"))
+			req = json_pack("{s:s, s:s}", "cmd", cmd, "what", arg ? arg : "config");
+	}
+	if (!req)
+		return NULL;
+	line = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (!line)
+		return NULL;
+	out = malloc(strlen(line) + 2);
+	if (out)
+		sprintf(out, "%s\n", line);
+	free(line);
+	return out;
+}
+
 static void print_status(const json_t *r)
 {
 	const json_t *fp = json_object_get(r, "fastpath"), *b = json_object_get(r, "bytes");
 	const json_t *c = json_object_get(r, "connections"), *svcs = json_object_get(r, "services");
 	char k[32], u[32], s[32];
-	size_t i;
-	json_t *v;
 
 	human_bytes(num(b, "kernel"), k, sizeof(k));
 	human_bytes(num(b, "user"), u, sizeof(u));
@@ -188,12 +256,7 @@ static void print_status(const json_t *r)
 	printf("bytes: kernel %s  user %s  splice %s\n", k, u, s);
 	printf("connections: %lld active, %lld accepted, %lld closed\n", num(c, "active"),
 	       num(c, "accepted"), num(c, "closed"));
-	printf("%-12s %-22s %-8s %-8s %-10s %10s %8s\n", "SERVICE", "LISTEN", "HANDLER", "LISTENER",
-	       "CHAIN", "REQUESTS", "ERRORS");
-	json_array_foreach(svcs, i, v)
-		printf("%-12s %-22s %-8s %-8s %-10s %10lld %8lld\n", str(v, "name"), str(v, "listen"),
-		       str(v, "handler"), str(v, "listener"), str(v, "chain"), num(v, "requests"),
-		       num(v, "errors"));
+	print_services(svcs);
 }
 
 static void print_conns(const json_t *r)
@@ -218,7 +281,8 @@ static void print_conns(const json_t *r)
 
 int main(int argc, char **argv)
 {
-	const char *path = CTL_DEFAULT_PATH, *cmd = NULL;
+	const char *path = CTL_DEFAULT_PATH, *cmd = NULL, *arg = NULL;
+	char *req;
 	json_t *reply;
 
 	for (int i = 1; i < argc; i++) {
@@ -242,16 +306,20 @@ int main(int argc, char **argv)
 			return 2;
 		} else if (!cmd) {
 			cmd = a;
+		} else if (!arg) {
+			arg = a;
 		} else {
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (!cmd || (strcmp(cmd, "status") && strcmp(cmd, "conns"))) {
+	req = cmd ? build_request(cmd, arg) : NULL;
+	if (!req) {
 		usage(stderr);
 		return 2;
 	}
-	reply = request(path, cmd);
+	reply = request(path, req);
+	free(req);
 	if (!reply)
 		return 1;
 	if (g_json) {
@@ -261,8 +329,19 @@ int main(int argc, char **argv)
 		free(s);
 	} else if (!strcmp(cmd, "status")) {
 		print_status(reply);
-	} else {
+	} else if (!strcmp(cmd, "conns")) {
 		print_conns(reply);
+	} else if (!strcmp(cmd, "services")) {
+		print_services(json_object_get(reply, "services"));
+	} else if (!strcmp(cmd, "conn")) {
+		print_object(json_object_get(reply, "conn"), 0);
+	} else if (!strcmp(cmd, "kill")) {
+		printf("connection %lld closed\n", num(reply, "killed"));
+	} else if (!strcmp(cmd, "reload")) {
+		printf("reloaded %s\n", str(reply, "reloaded"));
+		print_services(json_object_get(reply, "services"));
+	} else {
+		print_object(reply, 0);
 	}
 	json_decref(reply);
 	return 0;

@@ -102,7 +102,7 @@ class Relayd(Proc):
         raise TimeoutError(f"relayd {name} did not start:\n{self.text()}")
 
     def ctl_cmd(self, *cmd):
-        r = subprocess.run([str(RELAYCTL), "-j", "--ctl", str(self.ctl), *cmd],
+        r = subprocess.run([str(RELAYCTL), "-j", "--ctl", str(self.ctl), *map(str, cmd)],
                            capture_output=True, text=True, timeout=10)
         if r.returncode != 0:
             raise RuntimeError(f"relayctl {cmd}: {r.stdout}{r.stderr}")

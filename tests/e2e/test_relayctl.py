@@ -93,3 +93,48 @@ def test_second_daemon_on_the_same_control_socket_is_refused(procs, tmp_path):
     assert p.returncode == 1
     assert "another relayd is running there" in p.stderr
     assert r.status()["pid"] == r.p.pid
+
+
+def test_conn_kill_services_reload_and_stats(procs, tmp_path):
+    echo = Target("echo")
+    try:
+        p1, p2 = free_port(), free_port()
+        cfg = tmp_path / "relayd.json"
+
+        def write(ports):
+            cfg.write_text(json.dumps({"services": [
+                {"name": f"svc{p}", "addr": f":{p}", "handler": {"type": "relay"},
+                 "listener": {"type": "tcp"}} for p in ports]}))
+        write([p1])
+        r = procs.relayd("-C", cfg, name="srv")
+        s = rw.connect(p1)
+        s.sendall(rw.request(rw.CONNECT, rw.addr("127.0.0.1", echo.port)) + b"y" * 100)
+        assert rw.recv_exact(s, 104)[4:] == b"y" * 100
+        cid = r.conns()[0]["id"]
+        one = r.ctl_cmd("conn", cid)["conn"]
+        assert one["id"] == cid and one["target"] == f"127.0.0.1:{echo.port}"
+        text = ctl("--ctl", r.ctl, "conn", cid)
+        assert text.returncode == 0 and f"target: \"127.0.0.1:{echo.port}\"" in text.stdout
+        assert ctl("--ctl", r.ctl, "conn", cid + 1000).returncode == 1
+        assert ctl("--ctl", r.ctl, "conn", "x").returncode == 2
+
+        out = ctl("--ctl", r.ctl, "kill", cid)
+        assert out.returncode == 0 and f"connection {cid} closed" in out.stdout, out
+        s.settimeout(10)
+        assert s.recv(100) == b""           # the daemon closed the client side
+        s.close()
+
+        names = [v["name"] for v in r.ctl_cmd("services")["services"]]
+        assert names == [f"svc{p1}"]
+        write([p1, p2])
+        out = ctl("--ctl", r.ctl, "reload")
+        assert out.returncode == 0 and f"svc{p2}" in out.stdout, out
+        socket.create_connection(("127.0.0.1", p2), timeout=5).close()
+        assert ctl("--ctl", r.ctl, "reload", "everything").returncode == 2
+
+        st = r.ctl_cmd("stats")
+        assert st["connections"]["accepted"] >= 1
+        assert st["services"][f"svc{p1}"]["requests"] >= 1
+        assert "stats" not in ctl("--ctl", r.ctl, "stats").stderr
+    finally:
+        echo.close()
