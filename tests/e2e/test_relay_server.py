@@ -1,7 +1,9 @@
 """The relay server against hand-built GOST relay requests: CONNECT to IPv4,
 IPv6 and domain targets, authentication, every failure answered (or not) as
 GOST answers it, the header deadline, and nodelay timing."""
+import os
 import socket
+import subprocess
 import time
 
 import pytest
@@ -244,3 +246,26 @@ def test_bad_input_does_not_disturb_other_connections(procs, echo):
     good.close()
     time.sleep(0.1)
     r.wait_idle()
+
+
+def test_out_of_descriptors_pauses_accepting_and_recovers(procs, echo):
+    r = relay_server(procs)
+    # leave room for a few relayed connections (two descriptors each), not for twenty
+    nfds = len(os.listdir(f"/proc/{r.p.pid}/fd"))
+    subprocess.run(["prlimit", f"--pid={r.p.pid}", f"--nofile={nfds + 6}:{nfds + 6}"], check=True)
+    req = rw.request(rw.CONNECT, rw.addr("127.0.0.1", echo.port))
+    held = [rw.connect(r.port) for _ in range(20)]
+    for s in held:
+        s.sendall(req + b"x")
+    deadline = time.monotonic() + 10
+    while "pausing this listener" not in r.text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "pausing this listener" in r.text()
+    for s in held:
+        s.close()
+    r.wait_idle()
+    # the backlog drains once descriptors are free again; a new client is served
+    s, resp = roundtrip(r.port, req, b"again")
+    assert resp == b"\x01\x00\x00\x00"
+    assert rw.recv_exact(s, 5) == b"again"
+    s.close()

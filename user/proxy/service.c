@@ -19,6 +19,7 @@
 #include "proxy/router.h"
 
 #define ACCEPT_BATCH 64
+#define ACCEPT_PAUSE_MS 100
 #define LISTEN_BACKLOG 4096
 
 static const struct handler_ops *handler_for(const char *type)
@@ -76,6 +77,37 @@ void service_put(struct service *svc)
 
 /* ---- accepting ---- */
 
+/* Out of descriptors or memory: the pending connection stays in the backlog
+ * and the listener stays readable, so stop watching it for a while instead of
+ * spinning (nginx and haproxy do the same). */
+static void accept_pause(struct service_listener *sl, int err)
+{
+	struct log_ctx lc = { .kind = "service", .service = sl->svc->cfg->name };
+
+	log_warn(&lc, "accept: %s: pausing this listener for %d ms (raise the open file limit)",
+		 strerror(err), ACCEPT_PAUSE_MS);
+	if (loop_io_set(sl->w->loop, &sl->io, 0) == 0)
+		loop_timer_start(sl->w->loop, &sl->resume, ACCEPT_PAUSE_MS);
+}
+
+static void accept_resume(struct loop_timer *t)
+{
+	struct service_listener *sl = CONTAINER_OF(t, struct service_listener, resume);
+	int e = loop_io_set(sl->w->loop, &sl->io, EPOLLIN | EPOLLEXCLUSIVE);
+
+	if (e) {
+		struct log_ctx lc = { .kind = "service", .service = sl->svc->cfg->name };
+
+		log_error(&lc, "cannot watch %s again: %s", sl->svc->bound, strerror(-e));
+	}
+}
+
+static void listener_stop(struct worker *w, struct service_listener *sl)
+{
+	loop_timer_stop(w->loop, &sl->resume);
+	loop_io_stop(w->loop, &sl->io);
+}
+
 static void accept_cb(struct loop_io *io, uint32_t events)
 {
 	struct service_listener *sl = CONTAINER_OF(io, struct service_listener, io);
@@ -90,11 +122,8 @@ static void accept_cb(struct loop_io *io, uint32_t events)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				struct log_ctx lc = { .kind = "service", .service = svc->cfg->name };
-
-				log_warn(&lc, "accept: %s (raise the open file limit)", strerror(errno));
-			}
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				accept_pause(sl, errno);
 			return;
 		}
 		net_set_nodelay(fd, true);
@@ -235,6 +264,7 @@ int services_build(struct cfg *cfg, const struct service_set *old, int nw,
 		for (int w = 0; w < nw; w++) {
 			s->ls[w].svc = s;
 			loop_io_init(&s->ls[w].io, s->lfd, accept_cb);
+			loop_timer_init(&s->ls[w].resume, accept_resume);
 		}
 	}
 	if (e) {
@@ -268,7 +298,7 @@ static void swap_run(struct loop_task *t)
 	for (size_t i = 0; st->remove && i < st->remove->n; i++) {
 		struct service *s = st->remove->v[i];
 
-		loop_io_stop(w->loop, &s->ls[w->id].io);
+		listener_stop(w, &s->ls[w->id]);
 		service_put(s);
 	}
 	for (size_t i = 0; st->add && i < st->add->n; i++) {
@@ -322,7 +352,7 @@ void services_retire_now(struct service_set *set, struct worker *w, int nw)
 		return;
 	for (int i = 0; i < nw; i++) {
 		for (size_t k = 0; k < set->n; k++) {
-			loop_io_stop(w[i].loop, &set->v[k]->ls[i].io);
+			listener_stop(&w[i], &set->v[k]->ls[i]);
 			service_put(set->v[k]);
 		}
 	}

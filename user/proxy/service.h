@@ -44,6 +44,7 @@ struct handler_ops {
 
 struct service_listener {
 	struct loop_io io;
+	struct loop_timer resume;       /* accepting paused after EMFILE and the like */
 	struct service *svc;
 	struct worker *w;
 };
