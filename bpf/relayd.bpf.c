@@ -11,7 +11,9 @@
  * userspace has caught up.  Every check_step redirected bytes, and when the
  * allowance runs out, a ring-buffer event asks userspace to look at the
  * peer's queue (redirected skbs are not memory-accounted, so userspace bounds
- * them; see struct fp_ctl for why the bound is also about correctness). */
+ * them; see struct fp_ctl for why the bound is also about correctness).
+ * Retransmitted skbs that repeat bytes already seen are dropped or cut in
+ * userspace (FP_SKIPS in the ABI header). */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -58,6 +60,18 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } fp_events SEC(".maps");
 
+/* The kernel fields the verdict reads, relocated by CO-RE. */
+struct sock;
+struct sk_buff {
+	struct sock *sk;
+	char cb[48];            /* starts with struct tcp_skb_cb: __u32 seq */
+} __attribute__((preserve_access_index));
+struct tcp_sock {
+	__u32 copied_seq;
+} __attribute__((preserve_access_index));
+
+extern void *bpf_cast_to_kern_ctx(void *ctx) __ksym;
+
 /* set by userspace before load */
 const volatile __u64 check_step = 1 << 20;
 
@@ -77,6 +91,56 @@ static __always_inline void notify(struct fp_conn *st, __u64 cookie)
 	st->notified = ev.bytes;
 	if (bpf_ringbuf_output(&fp_events, &ev, sizeof(ev), 0))
 		stat_add(FP_STAT_EVENTS_LOST, 1);
+}
+
+enum seq_check { SEQ_NEW, SEQ_SEEN, SEQ_OVERLAP, SEQ_GAP };
+
+/* Where skb sits in the socket's byte stream (see FP_SKIPS in the ABI). */
+static __always_inline enum seq_check check_seq(struct __sk_buff *skb, struct fp_conn *st,
+						__u32 len)
+{
+	struct sk_buff *k = bpf_cast_to_kern_ctx(skb);
+	__u32 seq, exp, n, cut;
+	__s32 d;
+
+	if (bpf_probe_read_kernel(&seq, sizeof(seq), &k->cb[0]))
+		return SEQ_NEW;
+	if (!st->seq_known) {
+		struct tcp_sock *tp;
+
+		/* first skb since pairing: userspace has read up to copied_seq */
+		if (bpf_probe_read_kernel(&tp, sizeof(tp), &k->sk) ||
+		    bpf_probe_read_kernel(&exp, sizeof(exp), &tp->copied_seq))
+			exp = seq;
+		st->seq_known = 1;
+	} else {
+		exp = st->next_seq;
+	}
+	d = (__s32)(seq - exp);
+	if (d == 0) {
+		st->next_seq = seq + len;
+		return SEQ_NEW;
+	}
+	if (d > 0) {
+		__sync_fetch_and_add(&st->gap_bytes, d);
+		stat_add(FP_STAT_GAP_BYTES, d);
+		st->next_seq = seq + len;
+		return SEQ_GAP;
+	}
+	cut = (__u32)-d;
+	if (cut >= len) {
+		__sync_fetch_and_add(&st->dup_bytes, len);
+		stat_add(FP_STAT_DUP_BYTES, len);
+		return SEQ_SEEN;
+	}
+	n = st->skips;
+	st->skip_at[n % FP_SKIPS] = st->passed;
+	st->skip_len[n % FP_SKIPS] = cut;
+	st->skips = n + 1;
+	__sync_fetch_and_add(&st->dup_bytes, cut);
+	stat_add(FP_STAT_DUP_BYTES, cut);
+	st->next_seq = seq + len;
+	return SEQ_OVERLAP;
 }
 
 SEC("sk_skb/stream_verdict")
@@ -110,6 +174,23 @@ int relayd_verdict(struct __sk_buff *skb)
 	/* one load each: userspace stores the fields atomically */
 	word = *(volatile __u64 *)&ctl->word;
 	consumed = word & FP_CTL_CONSUMED_MASK;
+	switch (check_seq(skb, st, len)) {
+	case SEQ_SEEN:
+		return SK_DROP;
+	case SEQ_GAP:
+		/* bytes were lost before the verdict: userspace resets */
+		notify(st, cookie);
+		return SK_DROP;
+	case SEQ_OVERLAP:
+		/* only userspace can cut the old head off: copy from here */
+		if (!(word & FP_CTL_THROTTLED) && !st->stranded) {
+			st->stranded = 1;
+			notify(st, cookie);
+		}
+		goto pass;
+	case SEQ_NEW:
+		break;
+	}
 	/* verdicts of one socket run one at a time (socket lock), so "passed"
 	 * here counts every skb passed before this one */
 	if (word & FP_CTL_THROTTLED)

@@ -8,6 +8,17 @@
 
 #define FP_MAX_SOCKS 131072             /* two per connection */
 
+/* On this kernel a TCP segment that overlaps bytes already received (a
+ * retransmission after the receive window moved) is queued untrimmed, and
+ * the verdict (tcp_read_skb) gets the whole skb, old bytes included, where
+ * recvmsg would have skipped them.  The verdict tracks sequence numbers: an
+ * skb it has wholly seen is dropped; one that starts before the expected
+ * number is passed to userspace with a skip record (skip_len bytes starting
+ * skip_at bytes into this socket's passed stream), and userspace discards
+ * those bytes while copying.  FP_SKIPS records form a ring that userspace
+ * follows by count; one overrun resets the connection. */
+#define FP_SKIPS 8
+
 /* fp_conns value: written once by userspace at pairing, then only the BPF
  * program updates the counters (atomically).  Control lives in a separate map
  * because a userspace update replaces the whole value and would lose the
@@ -21,6 +32,18 @@ struct fp_conn {
 	__u64 notified;         /* bytes value at the last ring-buffer check event */
 	__u32 ctl_slot;         /* index of this socket's word in fp_ctls */
 	__u32 stranded;         /* set when passing unthrottled was reported */
+	/* Retransmission repair (see FP_SKIPS).  next_seq: the TCP sequence
+	 * number the next skb must start at (set from copied_seq by the first
+	 * verdict); dup_bytes: bytes dropped or skipped because the verdict had
+	 * seen them before; gap_bytes: bytes it never saw (the connection is
+	 * then reset by userspace); skips: records written so far. */
+	__u32 next_seq;
+	__u32 seq_known;
+	__u64 dup_bytes;
+	__u64 gap_bytes;
+	__u32 skips;
+	__u32 skip_len[FP_SKIPS];
+	__u64 skip_at[FP_SKIPS];
 };
 
 /* fp_ctls: an mmap-able array of control blocks, one per paired socket
@@ -53,6 +76,8 @@ enum fp_stat {
 	FP_STAT_NO_STATE,       /* skbs for sockets without state (SK_PASS) */
 	FP_STAT_ZERO_SKBS,      /* zero-length skbs (a bare FIN): dropped */
 	FP_STAT_EVENTS_LOST,    /* ring buffer full */
+	FP_STAT_DUP_BYTES,      /* bytes of retransmitted skbs the verdict had seen */
+	FP_STAT_GAP_BYTES,      /* bytes the verdict never saw (connection reset) */
 	FP_STAT_MAX,
 };
 

@@ -7,7 +7,6 @@ checked for sanitizer reports.
 """
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -174,38 +173,12 @@ def procs(tmp_path):
     assert not errors, "\n".join(errors)
 
 
-class SockmapDuplicate(AssertionError):
-    """A stream carried bytes again that it had already carried, a little
-    earlier: the signature of the kernel's sockmap duplication under sustained
-    throttling (README, "Known kernel issue").  Kernel-path bulk tests expect
-    it as their only allowed failure; anything else still fails them."""
-
-
-# traffic's client and server reports of a wrong byte and where it belongs
-_DUP_RE = re.compile(r"offset (\d+) \(\w+'s stream; those bytes belong at (\d+)\)"
-                     r"|bad@(\d+)\(belongs@(\d+)\)")
-
-
-def check_sockmap_duplicate(text):
-    for m in _DUP_RE.finditer(text):
-        bad, at = (int(m.group(1)), int(m.group(2))) if m.group(1) else \
-            (int(m.group(3)), int(m.group(4)))
-        if 0 < bad - at <= 1 << 20:
-            raise SockmapDuplicate(text)
-
-
-KERNEL_DUP = pytest.mark.xfail(raises=SockmapDuplicate, strict=False,
-                               reason="kernel sockmap duplicates an skb under sustained "
-                                      "throttling (README, Known kernel issue)")
-
-
 def traffic(*args, timeout=300, check=True):
     """Run a traffic client; returns (returncode, stdout+stderr)."""
     r = subprocess.run([str(TRAFFIC), *[str(a) for a in args]], capture_output=True, text=True,
                        timeout=timeout)
     out = r.stdout + r.stderr
     if check and r.returncode:
-        check_sockmap_duplicate(out)
         raise AssertionError(f"traffic {args} failed ({r.returncode}):\n{out}")
     return r.returncode, out
 
@@ -216,7 +189,6 @@ def server_lines(p, n=1, timeout=60):
     while time.monotonic() < deadline:
         lines = [l for l in p.text().splitlines() if l.startswith("conn ")]
         if len(lines) >= n:
-            check_sockmap_duplicate("\n".join(lines))
             return lines
         time.sleep(0.05)
     raise TimeoutError(f"server logged fewer than {n} connections:\n{p.text()}")

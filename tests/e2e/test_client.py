@@ -11,7 +11,7 @@ import time
 import pytest
 
 import relaywire as rw
-from conftest import BIG, KERNEL_DUP, MiB, free_port, have, server_lines, traffic
+from conftest import BIG, MiB, free_port, have, server_lines, traffic
 from targets import Target, closed_port
 
 
@@ -105,7 +105,6 @@ def test_listener_users_for_socks5_and_http(procs, web):
 
 
 @pytest.mark.parametrize("nodelay", ["false", "true"])
-@KERNEL_DUP
 def test_tcp_forward_through_the_chain(procs, nodelay):
     srv = procs.traffic_server("xfer", "-n", BIG // 4)
     lport = free_port()

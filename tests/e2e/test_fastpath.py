@@ -14,8 +14,8 @@ import time
 import pytest
 
 import relaywire as rw
-from conftest import (BIG, KERNEL_DUP, RELAYCTL, RELAYD, SAN, TRAFFIC, MiB,
-                      check_sockmap_duplicate, free_port, server_lines, traffic, wait_port)
+from conftest import (BIG, RELAYCTL, RELAYD, SAN, TRAFFIC, MiB, free_port, server_lines,
+                      traffic, wait_port)
 
 PATHS = ["kernel", "splice"]
 TOPOLOGIES = ["server", "chain"]
@@ -76,9 +76,7 @@ def expect_done(srv, n, rx, tx):
 
 @pytest.mark.parametrize("topo", TOPOLOGIES)
 @pytest.mark.parametrize("path", PATHS)
-def test_full_duplex_big_transfer_each_way(request, procs, path, topo):
-    if path == "kernel":
-        request.applymarker(KERNEL_DUP)
+def test_full_duplex_big_transfer_each_way(procs, path, topo):
     srv = procs.traffic_server("xfer", "-n", BIG)
     s = Setup(procs, topo, path, srv)
     traffic("xfer", *s.client_args, "-n", BIG, "-x", BIG)
@@ -88,9 +86,7 @@ def test_full_duplex_big_transfer_each_way(request, procs, path, topo):
 
 @pytest.mark.parametrize("topo", TOPOLOGIES)
 @pytest.mark.parametrize("path", PATHS)
-def test_eight_parallel_connections(request, procs, path, topo):
-    if path == "kernel":
-        request.applymarker(KERNEL_DUP)
+def test_eight_parallel_connections(procs, path, topo):
     each = BIG // 8
     srv = procs.traffic_server("xfer", "-n", each)
     s = Setup(procs, topo, path, srv)
@@ -101,9 +97,7 @@ def test_eight_parallel_connections(request, procs, path, topo):
 
 @pytest.mark.parametrize("topo", TOPOLOGIES)
 @pytest.mark.parametrize("path", PATHS)
-def test_half_close_then_reply(request, procs, path, topo):
-    if path == "kernel":
-        request.applymarker(KERNEL_DUP)
+def test_half_close_then_reply(procs, path, topo):
     up, down = BIG // 4, BIG // 16
     srv = procs.traffic_server("hc", "-n", down)
     s = Setup(procs, topo, path, srv)
@@ -125,9 +119,7 @@ def test_data_both_ways_queued_before_pairing(procs, path, topo):
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_client_writes_immediately_after_connecting(request, procs, path):
-    if path == "kernel":
-        request.applymarker(KERNEL_DUP)
+def test_client_writes_immediately_after_connecting(procs, path):
     srv = procs.traffic_server("xfer", "-n", BIG // 4)
     s = Setup(procs, "chain", path, srv)
     traffic("xfer", *s.client_args, "-n", BIG // 4, "-x", BIG // 4, "--immediate")
@@ -222,9 +214,7 @@ def mem_available():
 
 @pytest.mark.parametrize("topo", TOPOLOGIES)
 @pytest.mark.parametrize("path", PATHS)
-def test_stalled_reader_keeps_kernel_memory_bounded(request, procs, path, topo):
-    if path == "kernel":
-        request.applymarker(KERNEL_DUP)
+def test_stalled_reader_keeps_kernel_memory_bounded(procs, path, topo):
     total = 1 << 30 if not SAN else 256 * MiB
     srv = procs.traffic_server("sink", "-t", 4)
     s = Setup(procs, topo, path, srv)
@@ -237,8 +227,6 @@ def test_stalled_reader_keeps_kernel_memory_bounded(request, procs, path, topo):
         low = min(low, mem_available())
         time.sleep(0.1)
     out = cl.stdout.read()
-    if cl.returncode:
-        check_sockmap_duplicate(out)
     assert cl.returncode == 0, out
     expect_done(srv, 1, total, 0)
     # without demotion the redirect queue pins what the client pushed during the

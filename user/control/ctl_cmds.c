@@ -39,7 +39,7 @@ static json_t *services_json(const struct daemon_state *st)
 
 static json_t *fastpath_json(const struct fp_totals *f)
 {
-	return json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "state", fp_status(), "loaded", fp_ready(),
 			 "pairs_active", (json_int_t)f->pairs_active,
 			 "pairs_total", (json_int_t)f->pairs_total,
@@ -51,7 +51,9 @@ static json_t *fastpath_json(const struct fp_totals *f)
 			 "passed_bytes", (json_int_t)f->passed_bytes,
 			 "zero_len_skbs", (json_int_t)f->zero_skbs,
 			 "no_state_skbs", (json_int_t)f->no_state,
-			 "events_lost", (json_int_t)f->events_lost);
+			 "events_lost", (json_int_t)f->events_lost,
+			 "kernel_dup_bytes", (json_int_t)f->dup_bytes,
+			 "kernel_gap_bytes", (json_int_t)f->gap_bytes);
 }
 
 static const char *cmd_status(const json_t *req, json_t *reply, void *ud, char *errbuf,

@@ -64,7 +64,7 @@ uint64_t fp_socket_bytes(uint64_t cookie);
 
 struct fp_totals {
 	uint64_t redirected_bytes, redirected_skbs, dropped_bytes, passed_bytes;
-	uint64_t zero_skbs, no_state, events_lost;
+	uint64_t zero_skbs, no_state, events_lost, dup_bytes, gap_bytes;
 	uint64_t pairs_active, pairs_total, throttles, resumes, insert_refused;
 };
 void fp_get_totals(struct fp_totals *t);

@@ -104,7 +104,7 @@ static void set_status(const char *fmt, ...)
 static const char *hint(int err)
 {
 	if (err == EPERM || err == EACCES)
-		return " (needs root, or CAP_BPF and CAP_NET_ADMIN)";
+		return " (needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)";
 	if (err == ENOSYS || err == EINVAL || err == EOPNOTSUPP)
 		return " (kernel without BPF sockmap support)";
 	return "";
@@ -294,5 +294,7 @@ void fp_get_totals(struct fp_totals *t)
 		t->zero_skbs = sum[FP_STAT_ZERO_SKBS];
 		t->no_state = sum[FP_STAT_NO_STATE];
 		t->events_lost = sum[FP_STAT_EVENTS_LOST];
+		t->dup_bytes = sum[FP_STAT_DUP_BYTES];
+		t->gap_bytes = sum[FP_STAT_GAP_BYTES];
 	}
 }

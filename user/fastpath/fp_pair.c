@@ -162,6 +162,7 @@ fail:
 
 static void update_interest(struct fp_pair *p);
 static void start_abort(struct fp_pair *p, int side, int err);
+static bool cut_repeats(struct fp_pair *p, int i);
 
 static int conn_stats(const struct fp_pair *p, int i, struct fp_conn *c)
 {
@@ -258,6 +259,13 @@ static void pair_free(struct fp_pair *p, bool abort_side[2])
 		  (unsigned long long)c[0].bytes, (unsigned long long)c[1].bytes,
 		  (unsigned long long)c[0].passed, (unsigned long long)c[1].passed,
 		  (long long)p->max_queued[0], (long long)p->max_queued[1]);
+	for (int i = 0; i < 2; i++) {
+		if (c[i].dup_bytes)
+			log_info(&lc, "conn %llu: %llu bytes the kernel delivered twice (retransmitted "
+				 "segments) were dropped from the %s stream",
+				 (unsigned long long)ci->id, (unsigned long long)c[i].dup_bytes,
+				 i == 0 ? "client->target" : "target->client");
+	}
 	atomic_store(&ci->up_kernel, c[0].bytes);
 	atomic_store(&ci->down_kernel, c[1].bytes);
 	conns_add_path_bytes(CONN_PATH_KERNEL, c[0].bytes + c[1].bytes);
@@ -340,6 +348,8 @@ static bool pump(struct fp_pair *p, int i)
 
 			if (r > 0) {
 				d->len = (size_t)r;
+				if (!cut_repeats(p, i))
+					return true;
 				continue;
 			}
 			if (r < 0 && errno != EAGAIN) {
@@ -365,6 +375,45 @@ static bool pump(struct fp_pair *p, int i)
 			return true;
 		}
 	}
+	return true;
+}
+
+/* The kernel lost bytes before the verdict (FP_SKIPS in the ABI header): the
+ * stream cannot be repaired, so reset both sides rather than corrupt it. */
+static bool stream_broken(struct fp_pair *p, int i, const struct fp_conn *c)
+{
+	if (!c->gap_bytes && c->skips - p->d[i].skip.done <= FP_SKIPS)
+		return false;
+	log_error(&lc, "conn %llu: %s stream damaged in the kernel (%llu bytes never reached "
+		  "the verdict, %u repair records pending): resetting the connection",
+		  (unsigned long long)p->ci->id, i == 0 ? "client->target" : "target->client",
+		  (unsigned long long)c->gap_bytes, c->skips - p->d[i].skip.done);
+	start_abort(p, i, EPROTO);
+	return true;
+}
+
+/* d->len bytes were just read into d->buf: cut out the ones the verdict had
+ * already handled, counting them as consumed.  False when the stream is
+ * damaged (the pair aborts). */
+static bool cut_repeats(struct fp_pair *p, int i)
+{
+	struct fp_dir *d = &p->d[i];
+	uint64_t start = d->received;
+	struct fp_conn c;
+	long cut;
+
+	d->received += d->len;
+	if (conn_stats(p, i, &c))
+		return true;
+	if (stream_broken(p, i, &c))
+		return false;
+	cut = fp_cut_skips(&d->skip, &c, start, d->buf, &d->len);
+	if (cut < 0) {
+		c.skips = d->skip.done + FP_SKIPS + 1;  /* report it as an overrun */
+		stream_broken(p, i, &c);
+		return false;
+	}
+	d->consumed += (uint64_t)cut;
 	return true;
 }
 
@@ -433,9 +482,9 @@ void fp_pair_check_queue(uint64_t cookie)
 	if (!p || p->error_side >= 0)
 		return;
 	i = p->cookie[0] == cookie ? 0 : 1;
-	if (p->d[i].mode != FP_KERNEL)
-		return;
 	dir_queue(p, i, &dq);
+	if (stream_broken(p, i, &dq.c) || p->d[i].mode != FP_KERNEL)
+		return;
 	if (dq.queued > p->max_queued[i])
 		p->max_queued[i] = dq.queued;
 	if (dq.c.passed == p->d[i].consumed) {

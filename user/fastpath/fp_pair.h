@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fastpath/fp_repair.h"
 #include "net/loop.h"
 
 struct conn_info;
@@ -27,6 +28,8 @@ struct fp_dir {
 	bool shut;              /* FIN sent on the destination */
 	uint64_t consumed;      /* passed bytes read and forwarded (mirrors fp_ctl) */
 	size_t pre_left;        /* leading buffer bytes read before pairing (not passed) */
+	uint64_t received;      /* bytes read from the source since pairing (passed stream) */
+	struct fp_skip_state skip;      /* retransmission repair progress */
 	uint8_t *buf;           /* copy buffer (allocated on first throttle) */
 	size_t off, len, cap;
 };
