@@ -1,0 +1,116 @@
+"""UDP over relay, both ends: the server's UDP CONNECT against hand-built GOST
+requests, relayd's own client (-L udp://... -F relay://...), server-side
+forwarding for UDP and TCP, forwarder node selection, relayctl's view of UDP
+sessions, and bad input.  Real peers: dnsmasq answered by dig, and a UDP echo."""
+import os
+import socket
+import time
+
+import pytest
+
+import relaywire as rw
+from conftest import free_port
+from udp_peers import UdpEcho, frame, read_frame
+
+
+@pytest.fixture
+def echo():
+    e = UdpEcho()
+    yield e
+    e.close()
+
+
+def free_udp_port():
+    while True:
+        p = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("127.0.0.1", p))
+                return p
+            except OSError:
+                continue
+
+
+def udp_connect_req(host, port):
+    """What GOST's connector sends for a UDP target: FUDP and NETWORK(udp)."""
+    return rw.request(rw.CONNECT | rw.FUDP, rw.network(1), rw.addr(host, port))
+
+
+def relay_server(procs, target="", query="", name=None):
+    port = free_port()
+    url = f"relay://:{port}" + (f"/{target}" if target else "") + (f"?{query}" if query else "")
+    r = procs.relayd("-L", url, name=name or "server")
+    r.port = port
+    return r
+
+
+def udp_client(procs, server_port, target="", query="", extra=(), name="client"):
+    port = free_udp_port()
+    url = f"udp://:{port}" + (f"/{target}" if target else "") + (f"?{query}" if query else "")
+    c = procs.relayd("-L", url, *extra, "-F", f"relay://127.0.0.1:{server_port}", name=name)
+    c.port = port
+    return c
+
+
+def udp_sock(timeout=10):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(timeout)
+    return s
+
+
+def wait_for(cond, timeout=20, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise TimeoutError(what)
+
+
+def log_has(p, text, timeout=10):
+    return wait_for(lambda: text in p.text(), timeout, f"{p.name} never logged {text!r}:\n"
+                    f"{p.text()[-3000:]}")
+
+
+# ---- the server: UDP CONNECT ------------------------------------------------
+
+def test_server_udp_connect_relays_frames_with_held_ok(procs, echo):
+    r = relay_server(procs)
+    s = rw.connect(r.port)
+    s.sendall(udp_connect_req("127.0.0.1", echo.port) + frame(b"hello"))
+    # nodelay=false: the OK rides on the first frame back, in the same write
+    assert rw.recv_exact(s, 11) == b"\x01\x00\x00\x00\x00\x05hello"
+    big = os.urandom(65507)
+    for dg in (big, b"", b"x", os.urandom(1400)):
+        s.sendall(frame(dg))
+        assert read_frame(s) == dg
+    s.close()
+    r.wait_idle()
+
+
+def test_server_udp_connect_nodelay_true_answers_at_once(procs, echo):
+    r = relay_server(procs, query="nodelay=true")
+    s = rw.connect(r.port)
+    s.sendall(udp_connect_req("127.0.0.1", echo.port))
+    assert rw.recv_exact(s, 4) == b"\x01\x00\x00\x00"
+    s.sendall(frame(b"abc") + frame(b"de"))
+    assert read_frame(s) == b"abc"
+    assert read_frame(s) == b"de"
+    s.close()
+    r.wait_idle()
+
+
+def test_fudp_flag_alone_and_network_alone_both_mean_udp(procs, echo):
+    r = relay_server(procs)
+    for req in (rw.request(rw.CONNECT | rw.FUDP, rw.addr("127.0.0.1", echo.port)),
+                rw.request(rw.CONNECT, rw.network(1), rw.addr("127.0.0.1", echo.port))):
+        s = rw.connect(r.port)
+        s.sendall(req + frame(b"ping"))
+        assert rw.recv_exact(s, 10) == b"\x01\x00\x00\x00\x00\x04ping"
+        s.close()
+    r.wait_idle()
+
+
