@@ -3,14 +3,19 @@ requests, relayd's own client (-L udp://... -F relay://...), server-side
 forwarding for UDP and TCP, forwarder node selection, relayctl's view of UDP
 sessions, and bad input.  Real peers: dnsmasq answered by dig, and a UDP echo."""
 import os
+import random
 import socket
 import time
 
 import pytest
 
 import relaywire as rw
-from conftest import free_port
-from udp_peers import UdpEcho, frame, read_frame
+from conftest import free_port, have
+from udp_peers import UdpEcho, dig, dnsmasq, frame, read_frame
+
+pytestmark = pytest.mark.skipif(not (have("dig") and (have("dnsmasq") or
+                                                      os.path.exists("/usr/sbin/dnsmasq"))),
+                                reason="needs dig and dnsmasq (make deps)")
 
 
 @pytest.fixture
@@ -114,3 +119,56 @@ def test_fudp_flag_alone_and_network_alone_both_mean_udp(procs, echo):
     r.wait_idle()
 
 
+# ---- relayd's client through relayd's server -----------------------------
+
+def test_dig_through_client_naming_the_target(procs):
+    dns = free_udp_port()
+    dnsmasq(procs, dns)
+    r = relay_server(procs)
+    c = udp_client(procs, r.port, target=f"127.0.0.1:{dns}")
+    for _ in range(3):
+        assert dig(c.port) == "1.2.3.4"
+    # keepalive=false (GOST's default): each answer ends its relay connection
+    r.wait_idle()
+    c.wait_idle()
+    assert r.text().count(f">-< 127.0.0.1:{dns}") == 3
+
+
+def test_echo_10000_datagrams_of_random_sizes_intact(procs, echo):
+    r = relay_server(procs)
+    c = udp_client(procs, r.port, target=f"127.0.0.1:{echo.port}", query="keepalive=true&ttl=30s")
+    rnd = random.Random(1234)
+    s = udp_sock()
+    n = 10000
+    sent_bytes = 0
+    for i in range(n):
+        size = rnd.randint(1, 65507)
+        dg = rnd.randbytes(size)
+        s.sendto(dg, ("127.0.0.1", c.port))
+        got = s.recv(65536)
+        assert got == dg, f"datagram {i}: sent {size} bytes, got {len(got)} back"
+        sent_bytes += size
+    # one session (one relay connection) carried all of them
+    conns = c.conns()
+    assert len(conns) == 1
+    assert conns[0]["bytes_up"] == sent_bytes == conns[0]["bytes_down"]
+    s.close()
+
+
+def test_keepalive_session_ends_after_ttl(procs, echo):
+    r = relay_server(procs)
+    c = udp_client(procs, r.port, target=f"127.0.0.1:{echo.port}", query="keepalive=true&ttl=1s")
+    s = udp_sock()
+    s.sendto(b"one", ("127.0.0.1", c.port))
+    assert s.recv(100) == b"one"
+    s.sendto(b"two", ("127.0.0.1", c.port))
+    assert s.recv(100) == b"two"
+    assert len(c.conns()) == 1 and len(r.conns()) == 1
+    # idle for the ttl: both ends of the relay connection go away
+    c.wait_idle()
+    r.wait_idle()
+    assert "idle for 1000 ms (ttl)" in c.text()
+    # the next datagram opens a new session
+    s.sendto(b"three", ("127.0.0.1", c.port))
+    assert s.recv(100) == b"three"
+    s.close()
