@@ -5,12 +5,13 @@ sessions, and bad input.  Real peers: dnsmasq answered by dig, and a UDP echo.""
 import os
 import random
 import socket
+import subprocess
 import time
 
 import pytest
 
 import relaywire as rw
-from conftest import free_port, have
+from conftest import RELAYCTL, free_port, have
 from udp_peers import UdpEcho, dig, dnsmasq, frame, read_frame
 
 pytestmark = pytest.mark.skipif(not (have("dig") and (have("dnsmasq") or
@@ -151,6 +152,7 @@ def test_echo_10000_datagrams_of_random_sizes_intact(procs, echo):
     # one session (one relay connection) carried all of them
     conns = c.conns()
     assert len(conns) == 1
+    assert conns[0]["datagrams_up"] == n and conns[0]["datagrams_down"] == n
     assert conns[0]["bytes_up"] == sent_bytes == conns[0]["bytes_down"]
     s.close()
 
@@ -171,4 +173,31 @@ def test_keepalive_session_ends_after_ttl(procs, echo):
     # the next datagram opens a new session
     s.sendto(b"three", ("127.0.0.1", c.port))
     assert s.recv(100) == b"three"
+    s.close()
+
+
+# ---- relayctl --------------------------------------------------------------
+
+def test_relayctl_shows_udp_sessions(procs, echo):
+    r = relay_server(procs)
+    c = udp_client(procs, r.port, target=f"127.0.0.1:{echo.port}", query="keepalive=true&ttl=60s")
+    s = udp_sock()
+    for dg in (b"a" * 10, b"b" * 20, b"c" * 30):
+        s.sendto(dg, ("127.0.0.1", c.port))
+        assert s.recv(100) == dg
+    (conn,) = c.conns()
+    assert conn["proto"] == "udp"
+    assert conn["client"] == "127.0.0.1:%d" % s.getsockname()[1]
+    assert conn["target"] == f"127.0.0.1:{echo.port}"
+    assert (conn["datagrams_up"], conn["datagrams_down"]) == (3, 3)
+    assert (conn["bytes_up"], conn["bytes_down"]) == (60, 60)
+    assert conn["idle_ms"] >= 0
+    (srv,) = r.conns()
+    assert (srv["datagrams_up"], srv["datagrams_down"]) == (3, 3)
+    out = subprocess.run([str(RELAYCTL), "--ctl", str(c.ctl), "conns"], capture_output=True,
+                         text=True, timeout=10).stdout
+    assert "UDP sessions:" in out and "DGRAMS-UP" in out and "IDLE" in out
+    line = [l for l in out.splitlines()[out.splitlines().index("UDP sessions:") + 2:]
+            if l.startswith(str(conn["id"]))][0]
+    assert f"127.0.0.1:{echo.port}" in line and " 3 " in line
     s.close()
