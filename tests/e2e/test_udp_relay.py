@@ -201,3 +201,87 @@ def test_relayctl_shows_udp_sessions(procs, echo):
             if l.startswith(str(conn["id"]))][0]
     assert f"127.0.0.1:{echo.port}" in line and " 3 " in line
     s.close()
+
+
+# ---- server-side forwarding, node selection ---------------------------------
+
+def test_server_forwarding_udp_and_tcp_with_clients_naming_no_target(procs):
+    dns = free_udp_port()
+    dnsmasq(procs, dns)
+    r = relay_server(procs, target=f"127.0.0.1:{dns}")
+    tcp_port = free_port()
+    c = udp_client(procs, r.port, extra=("-L", f"tcp://:{tcp_port}"))
+    assert dig(c.port) == "1.2.3.4"
+    assert dig(tcp_port, tcp=True) == "1.2.3.4"
+    assert dig(c.port, name="again.example.test") == "1.2.3.4"
+    r.wait_idle()
+
+
+def test_server_forwarding_ignores_the_client_udp_target(procs, echo):
+    r = relay_server(procs, target=f"127.0.0.1:{echo.port}")
+    s = rw.connect(r.port)
+    s.sendall(udp_connect_req("192.0.2.1", 9) + frame(b"fwd"))
+    assert rw.recv_exact(s, 9) == b"\x01\x00\x00\x00\x00\x03fwd"
+    s.close()
+    # what GOST's client sends without a target: ADDR ":0"
+    s = rw.connect(r.port)
+    s.sendall(udp_connect_req("", 0) + frame(b"zero"))
+    assert rw.recv_exact(s, 10) == b"\x01\x00\x00\x00\x00\x04zero"
+    s.close()
+    r.wait_idle()
+
+
+def test_server_forward_nodes_round_robin(procs):
+    e1, e2 = UdpEcho(), UdpEcho()
+    try:
+        r = relay_server(procs, target=f"127.0.0.1:{e1.port},127.0.0.1:{e2.port}")
+        c = udp_client(procs, r.port)
+        for i in range(4):
+            s = udp_sock()      # a new client address: a new relay connection
+            s.sendto(b"rr%d" % i, ("127.0.0.1", c.port))
+            assert s.recv(100) == b"rr%d" % i
+            s.close()
+        assert (e1.count, e2.count) == (2, 2)
+    finally:
+        e1.close()
+        e2.close()
+
+
+def test_failed_forward_node_is_skipped_then_none_left(procs, echo):
+    # a UDP dial to the broadcast address fails (EACCES without SO_BROADCAST)
+    r = relay_server(procs, target=f"255.255.255.255:53,127.0.0.1:{echo.port}")
+    s = rw.connect(r.port)
+    s.sendall(udp_connect_req("", 0) + frame(b"x"))
+    assert rw.read_all(s) == b"\x01\x06\x00\x00"         # Host Unreachable
+    s.close()
+    for i in range(3):          # the failed node is skipped for the next ones
+        s = rw.connect(r.port)
+        s.sendall(udp_connect_req("", 0) + frame(b"ok%d" % i))
+        assert rw.recv_exact(s, 9) == b"\x01\x00\x00\x00\x00\x03ok%d" % i
+        s.close()
+    assert echo.count == 3
+    log_has(r, "255.255.255.255:53")
+    bad = relay_server(procs, target="255.255.255.255:53,255.255.255.255:54", name="bad")
+    for want in (b"\x01\x06\x00\x00", b"\x01\x06\x00\x00", b"\x01\x05\x00\x00"):
+        s = rw.connect(bad.port)
+        s.sendall(udp_connect_req("", 0) + frame(b"x"))
+        assert rw.read_all(s) == want    # then Service Unavailable: no node left
+        s.close()
+    log_has(bad, "forward: no target node available")
+
+
+def test_direct_udp_forwarding_round_robins_client_side_nodes(procs):
+    e1, e2 = UdpEcho(), UdpEcho()
+    try:
+        port = free_udp_port()
+        procs.relayd("-L", f"udp://:{port}/127.0.0.1:{e1.port},127.0.0.1:{e2.port}",
+                     name="direct")
+        for i in range(4):
+            s = udp_sock()
+            s.sendto(b"d%d" % i, ("127.0.0.1", port))
+            assert s.recv(100) == b"d%d" % i
+            s.close()
+        assert (e1.count, e2.count) == (2, 2)
+    finally:
+        e1.close()
+        e2.close()
