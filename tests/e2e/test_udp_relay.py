@@ -12,7 +12,8 @@ import pytest
 
 import relaywire as rw
 from conftest import RELAYCTL, free_port, have
-from udp_peers import UdpEcho, dig, dnsmasq, frame, read_frame
+from targets import Target
+from udp_peers import UdpEcho, closed_udp_port, dig, dnsmasq, frame, read_frame
 
 pytestmark = pytest.mark.skipif(not (have("dig") and (have("dnsmasq") or
                                                       os.path.exists("/usr/sbin/dnsmasq"))),
@@ -285,3 +286,109 @@ def test_direct_udp_forwarding_round_robins_client_side_nodes(procs):
     finally:
         e1.close()
         e2.close()
+
+
+# ---- bad input ------------------------------------------------------------
+
+def good_session(port, echo):
+    s = rw.connect(port)
+    s.sendall(udp_connect_req("127.0.0.1", echo.port) + frame(b"good"))
+    assert rw.recv_exact(s, 10) == b"\x01\x00\x00\x00\x00\x04good"
+    return s
+
+
+def still_good(s, n=5):
+    for i in range(n):
+        dg = b"still-%d" % i
+        s.sendall(frame(dg))
+        assert read_frame(s) == dg
+
+
+def test_truncated_frame_ends_only_that_session(procs, echo):
+    r = relay_server(procs)
+    good = good_session(r.port, echo)
+    s = rw.connect(r.port)
+    s.sendall(udp_connect_req("127.0.0.1", echo.port) + b"\x00\x64" + b"0123456789")
+    s.shutdown(socket.SHUT_WR)
+    assert rw.read_all(s) == b""        # nothing was relayed: no OK, then the close
+    s.close()
+    log_has(r, "client: stream ended inside a frame (truncated datagram)")
+    still_good(good)
+    good.close()
+    r.wait_idle()
+
+
+def test_datagram_too_large_for_the_target_is_dropped_and_logged(procs, echo):
+    r = relay_server(procs)
+    good = good_session(r.port, echo)
+    # 65535 bytes fit a frame but not an IPv4 UDP datagram (65507)
+    good.sendall(frame(b"\xab" * 65535) + frame(b"after"))
+    assert read_frame(good) == b"after"
+    log_has(r, "dropped 1 datagram too large for the target's network")
+    still_good(good)
+    good.close()
+    r.wait_idle()
+
+
+def test_unreachable_target_ends_its_session_with_a_log_line(procs, echo):
+    r = relay_server(procs)
+    good = good_session(r.port, echo)
+    dead = closed_udp_port()
+    s = rw.connect(r.port)
+    s.sendall(udp_connect_req("127.0.0.1", dead) + frame(b"anyone?"))
+    # the port unreachable ends the session; with nodelay=false no OK was sent
+    assert rw.read_all(s) == b""
+    s.close()
+    log_has(r, "target: Connection refused")
+    still_good(good)
+    good.close()
+    # through relayd's client the same session ends on both ends, logged
+    c = udp_client(procs, r.port, target=f"127.0.0.1:{dead}")
+    u = udp_sock(timeout=1)
+    u.sendto(b"anyone?", ("127.0.0.1", c.port))
+    with pytest.raises(socket.timeout):
+        u.recv(100)
+    c.wait_idle()
+    log_has(c, "target: EOF")
+    u.close()
+    r.wait_idle()
+
+
+def test_flood_from_one_client_disturbs_nobody_else(procs, echo):
+    # the calm client has its own target: a flood that saturates a shared
+    # target would drop the calm datagrams there, outside relayd
+    calm_echo, tcp_echo = UdpEcho(), Target("echo")
+    try:
+        r = relay_server(procs)
+        tcp_port, calm_port = free_port(), free_udp_port()
+        c = udp_client(procs, r.port, target=f"127.0.0.1:{echo.port}",
+                       query="keepalive=true&ttl=30s&readQueueSize=4",
+                       extra=("-L", f"udp://:{calm_port}/127.0.0.1:{calm_echo.port}"
+                                    "?keepalive=true&ttl=30s",
+                              "-L", f"tcp://:{tcp_port}/127.0.0.1:{tcp_echo.port}"))
+        calm = udp_sock()
+        t = socket.create_connection(("127.0.0.1", tcp_port), timeout=10)
+        flood = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        flood.bind(("127.0.0.1", 0))
+        payload = b"F" * 200
+        for i in range(30000):
+            flood.sendto(payload, ("127.0.0.1", c.port))
+            if i % 1000 == 0:   # a calm UDP client and a TCP connection keep working
+                calm.sendto(b"calm%d" % i, ("127.0.0.1", calm_port))
+                assert calm.recv(100) == b"calm%d" % i
+                t.sendall(b"tcp%d" % i)
+                assert rw.recv_exact(t, len(b"tcp%d" % i)) == b"tcp%d" % i
+        log_has(c, "a client's queue is full")
+        # the flooder's own session survives it
+        flood.settimeout(10)
+        flood.sendto(b"done", ("127.0.0.1", c.port))
+        while flood.recv(300) != b"done":   # echoes of the flood still on their way
+            pass
+        assert [x["client"] for x in c.conns() if x["proto"] == "udp"].count(
+            "127.0.0.1:%d" % flood.getsockname()[1]) == 1
+        flood.close()
+        calm.close()
+        t.close()
+    finally:
+        calm_echo.close()
+        tcp_echo.close()

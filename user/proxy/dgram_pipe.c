@@ -62,11 +62,11 @@ static void log_drops(struct dgram_pipe *p, bool force)
 
 		if (n)
 			log_warn(&p->lc, "udp: dropped %llu datagram%s to the %s (it cannot take more now)",
-				 (unsigned long long)n, n == 1 ? "" : "s", i ? "client" : "target");
+				 (unsigned long long)n, n == 1 ? "" : "s", i ? "target" : "client");
 		if (b)
 			log_warn(&p->lc, "udp: dropped %llu datagram%s too large for the %s's network "
 				 "(message too long)", (unsigned long long)b, b == 1 ? "" : "s",
-				 i ? "client" : "target");
+				 i ? "target" : "client");
 		p->drops_logged[i] = p->drops[i];
 		p->too_big_logged[i] = p->too_big[i];
 	}
