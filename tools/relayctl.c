@@ -27,7 +27,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: relayctl [-j|-p] [--ctl PATH] COMMAND\n"
 		   "  status     version, uptime, services, fast-path state, bytes per path\n"
-		   "  conns      live connections: id, service, client, user, target, path, bytes, age\n"
+		   "  conns      live connections: id, service, client, user, target, path, bytes, age;\n"
+		   "             UDP sessions also with datagrams each way and idle time\n"
 		   "  conn ID    one connection in detail (fast-path counters included)\n"
 		   "  kill ID    close a connection (both sockets; a kernel pair leaves the maps)\n"
 		   "  services   the services and their request/error counts\n"
@@ -259,6 +260,33 @@ static void print_status(const json_t *r)
 	print_services(svcs);
 }
 
+/* UDP sessions again, with what only they have: datagrams and idle time */
+static void print_udp_sessions(const json_t *conns)
+{
+	int header = 0;
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(conns, i, v) {
+		char up[32], down[32], idle[32];
+
+		if (!json_object_get(v, "datagrams_up"))
+			continue;
+		if (!header) {
+			printf("\nUDP sessions:\n%-8s %-22s %-28s %10s %10s %10s %10s %8s\n", "ID",
+			       "CLIENT", "TARGET", "DGRAMS-UP", "BYTES-UP", "DGRAMS-DN", "BYTES-DN",
+			       "IDLE");
+			header = 1;
+		}
+		human_bytes(num(v, "bytes_up"), up, sizeof(up));
+		human_bytes(num(v, "bytes_down"), down, sizeof(down));
+		snprintf(idle, sizeof(idle), "%.1fs", (double)num(v, "idle_ms") / 1000.0);
+		printf("%-8lld %-22s %-28s %10lld %10s %10lld %10s %8s\n", num(v, "id"),
+		       str(v, "client"), str(v, "target"), num(v, "datagrams_up"), up,
+		       num(v, "datagrams_down"), down, idle);
+	}
+}
+
 static void print_conns(const json_t *r)
 {
 	const json_t *conns = json_object_get(r, "conns");
@@ -277,6 +305,7 @@ static void print_conns(const json_t *r)
 		       str(v, "service"), str(v, "proto"), str(v, "client"), str(v, "user"),
 		       str(v, "target"), str(v, "path"), up, down, age);
 	}
+	print_udp_sessions(conns);
 }
 
 int main(int argc, char **argv)

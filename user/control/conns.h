@@ -39,6 +39,10 @@ struct conn_info {
 	_Atomic uint64_t cookie_client, cookie_target;
 	_Atomic uint64_t up_kernel, down_kernel;        /* set when the pair closes */
 	_Atomic bool demoted_up, demoted_down;
+	/* datagram sessions (UDP over relay): datagrams each way, last activity */
+	_Atomic bool datagram;
+	_Atomic uint64_t dgrams_up, dgrams_down;
+	_Atomic uint64_t last_mono_ms;
 	char error[128];                /* first error, for the summary line */
 	struct conn_info *prev, *next;
 };

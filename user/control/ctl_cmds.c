@@ -127,6 +127,16 @@ static void conn_json(const struct conn_info *ci, void *ud)
 		      "age_ms", (json_int_t)(cx->now - ci->start_mono_ms),
 		      "throttled_up", atomic_load(&ci->demoted_up),
 		      "throttled_down", atomic_load(&ci->demoted_down));
+	if (o && atomic_load(&ci->datagram)) {
+		uint64_t last = atomic_load(&ci->last_mono_ms);
+
+		json_object_set_new(o, "datagrams_up",
+				    json_integer((json_int_t)atomic_load(&ci->dgrams_up)));
+		json_object_set_new(o, "datagrams_down",
+				    json_integer((json_int_t)atomic_load(&ci->dgrams_down)));
+		json_object_set_new(o, "idle_ms",
+				    json_integer((json_int_t)(cx->now > last ? cx->now - last : 0)));
+	}
 	if (o && cx->detail) {
 		json_object_set_new(o, "user_up", json_integer((json_int_t)up));
 		json_object_set_new(o, "user_down", json_integer((json_int_t)down));

@@ -84,5 +84,9 @@ static inline void stream_set_cb(struct stream *s, stream_cb cb, void *ud)
 /* A TCP (or any SOCK_STREAM) socket as a stream; takes ownership of fd, which
  * must be non-blocking.  NULL only when out of memory (fd is then closed). */
 struct stream *tcp_stream_new(struct loop *l, int fd);
+/* A connected UDP socket: one read or write is one datagram (a read or a
+ * write of 0 bytes is an empty datagram, never an end or a flush), shutdown
+ * does nothing, and there is no raw fd for the fast path. */
+struct stream *dgram_stream_new(struct loop *l, int fd);
 
 #endif

@@ -1,5 +1,6 @@
 /* A TCP socket as a stream: read/write map to recv/send, readiness to epoll
- * (EPOLLRDHUP included so a half-close wakes a reader). */
+ * (EPOLLRDHUP included so a half-close wakes a reader).  A connected UDP
+ * socket shares all of it but writes, shutdown and the fast-path fd. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,7 +149,49 @@ static const struct stream_ops tcp_ops = {
 	.local_addr = t_local_addr,
 };
 
-struct stream *tcp_stream_new(struct loop *l, int fd)
+/* connected UDP: a write of 0 bytes is an empty datagram, not a flush */
+static ssize_t d_write(struct stream *s, const void *buf, size_t len)
+{
+	struct tcp_stream *t = (struct tcp_stream *)s;
+	ssize_t w;
+
+	if (t->fail)
+		return t->fail;
+	w = send(t->io.fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	return w < 0 ? -errno : w;
+}
+
+static int d_shutdown(struct stream *s)
+{
+	(void)s;
+	return 0;
+}
+
+static int d_raw_fd(struct stream *s)
+{
+	(void)s;
+	return -1;
+}
+
+static void d_describe(struct stream *s, char *out, size_t cap)
+{
+	(void)s;
+	util_strcpy(out, cap, "udp");
+}
+
+static const struct stream_ops dgram_ops = {
+	.read = t_read,
+	.write = d_write,
+	.shutdown = d_shutdown,
+	.want = t_want,
+	.close = t_close,
+	.raw_fd = d_raw_fd,
+	.detach = t_detach,
+	.describe = d_describe,
+	.local_addr = t_local_addr,
+};
+
+static struct stream *sock_stream_new(struct loop *l, int fd, const struct stream_ops *ops)
 {
 	struct tcp_stream *t = calloc(1, sizeof(*t));
 
@@ -156,9 +199,19 @@ struct stream *tcp_stream_new(struct loop *l, int fd)
 		close(fd);
 		return NULL;
 	}
-	t->s.ops = &tcp_ops;
+	t->s.ops = ops;
 	t->s.loop = l;
 	loop_io_init(&t->io, fd, io_cb);
 	loop_task_init(&t->kick, kick_cb);
 	return &t->s;
+}
+
+struct stream *tcp_stream_new(struct loop *l, int fd)
+{
+	return sock_stream_new(l, fd, &tcp_ops);
+}
+
+struct stream *dgram_stream_new(struct loop *l, int fd)
+{
+	return sock_stream_new(l, fd, &dgram_ops);
 }

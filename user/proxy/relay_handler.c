@@ -18,6 +18,7 @@
 #include "net/loop.h"
 #include "net/stream.h"
 #include "proxy/closer.h"
+#include "proxy/dgram_pipe.h"
 #include "proxy/pipe.h"
 #include "proxy/relay_conn.h"
 #include "proxy/relay_proto.h"
@@ -54,6 +55,7 @@ struct relay_sess {
 	struct loop_timer timer;
 	struct route *route;
 	int fwd_idx;
+	bool udp;                       /* network udp: frames, not bytes */
 	struct relay_msg msg;
 };
 
@@ -174,6 +176,17 @@ static void dialed(void *ud, struct stream *target, const char *err)
 	stream_describe(target, stack, sizeof(stack));
 	snprintf(s->ci->stack, sizeof(s->ci->stack), "tcp|%s", stack);
 	log_debug(&s->lc, "relay: %s <-> %s", s->ci->client, s->ci->target);
+	if (s->udp) {
+		struct dgram_pipe_opts dpo = {
+			.framed = { true, router_udp_framed(s->svc->router) },
+			.pending = s->buf + s->hdr_len,
+			.pending_len = s->len - s->hdr_len,
+		};
+
+		dgram_pipe_start(client, target, s->ci, &dpo);
+		sess_free(s);
+		return;
+	}
 	po.pending[PIPE_CLIENT] = s->buf + s->hdr_len;
 	po.pending_len[PIPE_CLIENT] = s->len - s->hdr_len;
 	po.flush_client_after = s->o->nodelay ? 0 : HELD_RESPONSE_FLUSH_BYTES;
@@ -183,6 +196,7 @@ static void dialed(void *ud, struct stream *target, const char *err)
 
 static void start_dial(struct relay_sess *s, const char *network, const char *addr)
 {
+	s->udp = !strcmp(network, "udp");
 	conns_set_target(s->ci, addr);
 	s->lc.dst = s->ci->target;
 	s->route = router_dial(s->svc->router, s->loop, network, addr, 0, dialed, s);
@@ -232,9 +246,11 @@ static void handle_request(struct relay_sess *s)
 			refuse(s, RELAY_STATUS_SERVICE_UNAVAILABLE, "forward: no target node available");
 			return;
 		}
-		if (strcmp(network, "tcp")) {
-			refuse(s, RELAY_STATUS_SERVICE_UNAVAILABLE,
-			       "forward: UDP over relay is not supported yet");
+		if (strcmp(network, "tcp") && strcmp(network, "udp")) {
+			char why[64];
+
+			snprintf(why, sizeof(why), "forward: network '%s' is not supported", network);
+			refuse(s, RELAY_STATUS_HOST_UNREACHABLE, why);
 			return;
 		}
 		start_dial(s, network, n->addr);
@@ -247,10 +263,10 @@ static void handle_request(struct relay_sess *s)
 			refuse(s, RELAY_STATUS_BAD_REQUEST, "connect: target not specified");
 			return;
 		}
-		if (strcmp(network, "tcp")) {
+		if (strcmp(network, "tcp") && strcmp(network, "udp")) {
 			char why[64];
 
-			snprintf(why, sizeof(why), "connect: network '%s' is not supported yet", network);
+			snprintf(why, sizeof(why), "connect: network '%s' is not supported", network);
 			refuse(s, RELAY_STATUS_BAD_REQUEST, why);
 			return;
 		}

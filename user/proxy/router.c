@@ -164,6 +164,11 @@ void router_free(struct router *r)
 	free(r);
 }
 
+bool router_udp_framed(const struct router *r)
+{
+	return r && r->n_hops > 0;
+}
+
 const char *router_name(const struct router *r)
 {
 	return r ? r->name : "";
@@ -347,7 +352,8 @@ static void dialed(void *ud, int fd, const char *msg)
 			finish(rt, "%s", msg);
 			return;
 		}
-		rt->s = tcp_stream_new(rt->loop, fd);
+		rt->s = strcmp(rt->network, "udp") ? tcp_stream_new(rt->loop, fd)
+						   : dgram_stream_new(rt->loop, fd);
 		if (!rt->s) {
 			finish(rt, "out of memory");
 			return;

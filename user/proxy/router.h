@@ -6,6 +6,7 @@
 #ifndef RELAYD_PROXY_ROUTER_H
 #define RELAYD_PROXY_ROUTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,10 @@ void router_free(struct router *r);
 struct route *router_dial(struct router *r, struct loop *l, const char *network, const char *addr,
 			  uint32_t timeout_ms, route_cb cb, void *ud);
 void route_cancel(struct route *rt);
+
+/* Whether a "udp" route's stream carries length-framed datagrams (through a
+ * relay chain) rather than being a connected UDP socket (direct). */
+bool router_udp_framed(const struct router *r);
 
 /* Chain name for logs ("" for direct). */
 const char *router_name(const struct router *r);

@@ -33,6 +33,7 @@ static const struct handler_ops *handler_for(const char *type)
 		{ "socks", &auto_handler_ops },
 		{ "socks5", &auto_handler_ops },
 		{ "socks4", &auto_handler_ops },
+		{ "udp", &udp_handler_ops },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(tab); i++)
@@ -137,6 +138,15 @@ static void accept_cb(struct loop_io *io, uint32_t events)
 	}
 }
 
+/* datagram services: one worker reads the socket and keeps the sessions */
+static void dgram_cb(struct loop_io *io, uint32_t events)
+{
+	struct service_listener *sl = CONTAINER_OF(io, struct service_listener, io);
+
+	(void)events;
+	sl->svc->h->readable(sl->svc, sl->w);
+}
+
 /* ---- building ---- */
 
 static const struct service *same_listener(const struct service_set *old,
@@ -166,9 +176,14 @@ static int service_init(struct service *s, const struct cfg_service *c,
 			 c->handler);
 		return -EINVAL;
 	}
-	if (strcmp(c->listener, "tcp")) {
+	if (strcmp(c->listener, "tcp") && strcmp(c->listener, "udp")) {
 		snprintf(err, errlen, "service %s: listener '%s' is not implemented yet", c->name,
 			 c->listener);
+		return -EINVAL;
+	}
+	if (!strcmp(c->listener, "udp") != !!s->h->readable) {
+		snprintf(err, errlen, "service %s: handler '%s' does not work with listener '%s'",
+			 c->name, c->handler, c->listener);
 		return -EINVAL;
 	}
 	s->router = router_new(c->handler_chain, why, sizeof(why));
@@ -200,7 +215,8 @@ static int service_init(struct service *s, const struct cfg_service *c,
 		atomic_store(&s->requests, atomic_load(&prev->requests));
 		atomic_store(&s->errors, atomic_load(&prev->errors));
 	} else {
-		fd = net_listen(c->addr, SOCK_STREAM, LISTEN_BACKLOG, why, sizeof(why));
+		fd = net_listen(c->addr, s->h->readable ? SOCK_DGRAM : SOCK_STREAM, LISTEN_BACKLOG,
+				why, sizeof(why));
 		if (fd < 0) {
 			snprintf(err, errlen, "service %s: %s", c->name, why);
 			return fd;
@@ -261,9 +277,10 @@ int services_build(struct cfg *cfg, const struct service_set *old, int nw,
 		e = service_init(s, &cfg->services[i], old, nw, err, errlen);
 		if (e)
 			break;
+		s->dgram_worker = nw ? (int)(i % (size_t)nw) : 0;
 		for (int w = 0; w < nw; w++) {
 			s->ls[w].svc = s;
-			loop_io_init(&s->ls[w].io, s->lfd, accept_cb);
+			loop_io_init(&s->ls[w].io, s->lfd, s->h->readable ? dgram_cb : accept_cb);
 			loop_timer_init(&s->ls[w].resume, accept_resume);
 		}
 	}
@@ -307,8 +324,10 @@ static void swap_run(struct loop_task *t)
 		int e;
 
 		sl->w = w;
+		if (s->h->readable && w->id != s->dgram_worker)
+			continue;
 		/* one bind, every worker waiting on it: the kernel wakes one of them */
-		e = loop_io_set(w->loop, &sl->io, EPOLLIN | EPOLLEXCLUSIVE);
+		e = loop_io_set(w->loop, &sl->io, s->h->readable ? EPOLLIN : EPOLLIN | EPOLLEXCLUSIVE);
 		if (e) {
 			struct log_ctx lc = { .kind = "service", .service = s->cfg->name };
 

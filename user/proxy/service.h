@@ -40,6 +40,9 @@ struct handler_ops {
 	 * handshake runs inside the stream); owned by the handler from now on. */
 	void (*accept)(struct service *svc, struct worker *w, struct stream *client,
 		       const struct sockaddr_storage *peer);
+	/* Datagram handlers instead of accept (a "udp" listener): the service's
+	 * UDP socket is readable on w, the one worker that watches it. */
+	void (*readable)(struct service *svc, struct worker *w);
 };
 
 struct service_listener {
@@ -68,6 +71,7 @@ struct service {
 	struct router *router;          /* the handler's chain, or direct */
 	struct selector fwd_sel;        /* forwarder nodes */
 	int lfd;
+	int dgram_worker;               /* datagram services: the worker that reads lfd */
 	char bound[64];                 /* the address actually bound */
 	struct service_listener *ls;    /* one per worker */
 	size_t n_ls;
@@ -111,5 +115,6 @@ const struct cfg_fnode *service_pick_target(struct service *svc, int *idx);
 extern const struct handler_ops relay_handler_ops;
 extern const struct handler_ops forward_handler_ops;
 extern const struct handler_ops auto_handler_ops;
+extern const struct handler_ops udp_handler_ops;
 
 #endif
