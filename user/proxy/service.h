@@ -22,6 +22,7 @@ struct cfg_service;
 struct router;
 struct service;
 struct stream;
+struct transport;
 
 struct worker {
 	int id;
@@ -65,6 +66,7 @@ struct service {
 	const struct handler_ops *h;
 	void *hdata;                    /* handler options */
 	struct router *router;          /* the handler's chain, or direct */
+	struct transport *transport;    /* the listener's data channel (NULL: tcp) */
 	struct selector fwd_sel;        /* forwarder nodes */
 	int lfd;
 	char bound[64];                 /* the address actually bound */
