@@ -27,6 +27,9 @@
 #define MSG_MAX (64 * 1024)             /* one write = one message of at most this */
 #define OUT_CAP (MSG_MAX + 16)          /* a whole frame with its header */
 #define HS_OUT_CAP 1024
+/* after an HTTP refusal: how long to read what the client still sends, so
+ * that closing does not reset the connection before it read the answer */
+#define REFUSAL_DRAIN_MS 1000
 
 struct ws_stream {
 	struct stream s;
@@ -45,13 +48,13 @@ struct ws_stream {
 	size_t hs_off, hs_len;
 	int hs_refusal;                 /* server: an error response is being sent */
 	char refusal[240];              /* and why, for the log once it is out */
+	bool draining;                  /* refusal sent: reading the rest until EOF */
 	/* framing */
 	wslay_event_context_ptr ctx;
 	uint8_t *in, *data, *out;
 	size_t in_off, in_len, d_off, d_len, o_off, o_len;
 	bool lower_eof, rd_done;
 	bool in_ctrl;                   /* the frame being received is a control frame */
-	uint64_t big_frame;             /* size of a refused frame */
 	uint64_t last_pong;
 	int err;
 	char errtext[200];
@@ -152,8 +155,6 @@ static void frame_start_cb(wslay_event_context_ptr ctx,
 
 	(void)ctx;
 	w->in_ctrl = wslay_is_ctrl_frame(a->opcode);
-	if (a->payload_length > WS_MAX_FRAME)
-		w->big_frame = a->payload_length;
 }
 
 static void chunk_cb(wslay_event_context_ptr ctx,
@@ -237,14 +238,18 @@ static void pull(struct ws_stream *w)
 	if (!wslay_event_get_read_enabled(w->ctx)) {
 		if (wslay_event_get_close_received(w->ctx)) {
 			w->rd_done = true;      /* a Close frame: the stream ends, wslay echoes it */
-		} else if (w->big_frame) {
-			flush(w);
-			fail(w, -EMSGSIZE, "frame of %llu bytes is over the limit (close 1009)",
-			     (unsigned long long)w->big_frame);
-			return;
 		} else {
+			/* wslay refused a frame and queued its Close: send it, then fail */
+			unsigned code;
+
 			flush(w);
-			fail(w, -EPROTO, "protocol error in a frame (close 1002)");
+			code = wslay_event_get_close_sent(w->ctx)
+				       ? wslay_event_get_status_code_sent(w->ctx) : 0;
+			if (code == WSLAY_CODE_MESSAGE_TOO_BIG)
+				fail(w, -EMSGSIZE, "frame over the limit of %u bytes (close 1009)",
+				     WS_MAX_FRAME);
+			else
+				fail(w, -EPROTO, "protocol error in a frame (close %u)", code);
 			return;
 		}
 	} else if (w->lower_eof && !w->in_len) {
@@ -323,6 +328,27 @@ static int read_header(struct ws_stream *w)
 	}
 }
 
+/* The refusal is out: half-close, then read and drop what the client still
+ * sends until it closes or the grace time ends (the timer), then fail. */
+static int drain_refused(struct ws_stream *w)
+{
+	if (!w->draining) {
+		w->draining = true;
+		stream_shutdown(w->lower);
+		loop_timer_start(w->s.loop, &w->timer, REFUSAL_DRAIN_MS);
+	}
+	for (;;) {
+		ssize_t r = stream_read(w->lower, w->hbuf, WS_MAX_HEADER);
+
+		if (r == -EAGAIN) {
+			w->hs_need = STREAM_RD;
+			return -EAGAIN;
+		}
+		if (r <= 0)
+			return fail(w, -EPROTO, "%s", w->refusal);
+	}
+}
+
 static int server_step(struct ws_stream *w)
 {
 	char why[200] = "";
@@ -359,7 +385,7 @@ static int server_step(struct ws_stream *w)
 	if (rc != 1)
 		return rc;
 	if (w->hs_refusal)
-		return fail(w, -EPROTO, "%s", w->refusal);
+		return drain_refused(w);
 	return framing_init(w);
 }
 
@@ -420,7 +446,9 @@ static void timer_cb(struct loop_timer *t)
 	struct ws_stream *w = CONTAINER_OF(t, struct ws_stream, timer);
 	static const struct wslay_event_msg ping = { WSLAY_PING, NULL, 0 };
 
-	if (!w->hs_done) {
+	if (w->draining) {
+		fail(w, -EPROTO, "%s", w->refusal);
+	} else if (!w->hs_done) {
 		fail(w, -ETIMEDOUT, "upgrade: handshake timeout");
 	} else if (loop_now(w->s.loop) - w->last_pong > 2ull * w->keepalive_ms) {
 		/* GOST's dialer: the read deadline is two periods, pushed by pongs */

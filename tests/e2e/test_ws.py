@@ -1,0 +1,130 @@
+"""relay over WebSocket and secure WebSocket: curl through ws/wss client
+chains (big sha256-checked transfers, mixed multi-hop chains, the path
+metadata, client keepalive pings), relayctl's view of the transport stack,
+and Python's websockets library (Debian python3-websockets, written by
+nobody here) speaking relay to the ws listener."""
+import asyncio
+import socket
+import subprocess
+import time
+
+import pytest
+import websockets
+
+import relaywire as rw
+from conftest import BIG, RELAYCTL, MiB, free_port
+from origin import Origin
+from targets import Target
+from test_tls import curl_sha, fetch_ok
+
+BANNER = b"HELLO-FROM-TARGET\r\n"
+
+
+@pytest.fixture
+def origin():
+    o = Origin()
+    yield o
+    o.close()
+
+
+@pytest.mark.parametrize("scheme", ["relay+ws", "relay+wss"])
+def test_curl_through_a_ws_chain_big_transfer(procs, origin, scheme):
+    sport, lport = free_port(), free_port()
+    server = procs.relayd("-L", f"{scheme}://user:pass@:{sport}", name="server")
+    client = procs.relayd("-L", f":{lport}", "-F", f"{scheme}://user:pass@127.0.0.1:{sport}",
+                          name="client")
+    fetch_ok(origin, lport, BIG)
+    for rd in (client, server):
+        rd.wait_idle()
+
+
+@pytest.mark.parametrize("hops", [("relay+wss", "relay+tls"), ("relay+ws", "relay+wss"),
+                                  ("relay", "relay+ws")])
+def test_multi_hop_chains_mixing_ws_wss_tls_tcp(procs, origin, hops):
+    a, b, lport = free_port(), free_port(), free_port()
+    procs.relayd("-L", f"{hops[0]}://:{a}", name="hop-a")
+    procs.relayd("-L", f"{hops[1]}://:{b}", name="hop-b")
+    client = procs.relayd("-L", f":{lport}", "-F", f"{hops[0]}://127.0.0.1:{a}",
+                          "-F", f"{hops[1]}://127.0.0.1:{b}", name="client")
+    fetch_ok(origin, lport, 16 * MiB)
+    client.wait_idle()
+
+
+def test_path_metadata_on_both_ends(procs, origin):
+    sport, good, bad = free_port(), free_port(), free_port()
+    server = procs.relayd("-L", f"relay+ws://:{sport}?path=/tunnel", name="server")
+    procs.relayd("-L", f":{good}", "-F", f"relay+ws://127.0.0.1:{sport}?path=/tunnel",
+                 name="good")
+    badc = procs.relayd("-L", f":{bad}", "-F", f"relay+ws://127.0.0.1:{sport}", name="bad")
+    fetch_ok(origin, good, MiB)
+    _, got, rc, _ = curl_sha(origin.url(MiB), "-x", f"http://127.0.0.1:{bad}", "-f")
+    assert rc != 0 and got == 0
+    assert "bad handshake: HTTP/1.1 404 Not Found" in badc.text()
+    assert "upgrade refused (404)" in server.text()
+
+
+def test_keepalive_pings_are_answered(procs):
+    """A client pinging every 200 ms drops the connection after two periods
+    without a pong: data still flowing after many periods proves the pongs."""
+    target = Target("echo")
+    sport, lport = free_port(), free_port()
+    procs.relayd("-L", f"relay+ws://:{sport}", name="server")
+    client = procs.relayd("-L", f"tcp://:{lport}/127.0.0.1:{target.port}", "-F",
+                          f"relay+ws://127.0.0.1:{sport}?keepAlive=true&ttl=200ms",
+                          name="client")
+    with socket.create_connection(("127.0.0.1", lport), timeout=10) as s:
+        for i in range(8):
+            s.sendall(b"ping %d\n" % i)
+            assert rw.recv_exact(s, 7) == b"ping %d\n" % i
+            time.sleep(0.25)
+    assert "no pong" not in client.text()
+    target.close()
+
+
+def test_relayctl_shows_the_stack_and_tls(procs):
+    target = Target("echo")
+    sport, lport = free_port(), free_port()
+    server = procs.relayd("-L", f"relay+wss://:{sport}", name="server")
+    client = procs.relayd("-L", f"tcp://:{lport}/127.0.0.1:{target.port}", "-F",
+                          f"relay+wss://127.0.0.1:{sport}", name="client")
+    with socket.create_connection(("127.0.0.1", lport), timeout=10) as s:
+        s.sendall(b"hello\n")
+        assert rw.recv_exact(s, 6) == b"hello\n"
+        sc = server.conns()
+        cc = client.conns()
+        table = subprocess.run([RELAYCTL, "--ctl", server.ctl, "conns"], capture_output=True,
+                               text=True, timeout=10).stdout
+        one = subprocess.run([RELAYCTL, "--ctl", server.ctl, "conn", str(sc[0]["id"])],
+                             capture_output=True, text=True, timeout=10).stdout
+    assert table.splitlines()[0].split()[-1] == "STACK" and "wss>tcp|tcp" in table, table
+    assert 'stack: "wss>tcp|tcp"' in one and 'tls_client: "TLSv1.3 TLS_' in one, one
+    assert len(sc) == 1 and sc[0]["stack"] == "wss>tcp|tcp", sc
+    assert sc[0]["tls_client"].startswith("TLSv1.3 TLS_"), sc
+    assert len(cc) == 1 and cc[0]["stack"] == "tcp|relay>wss>tcp", cc
+    assert cc[0]["tls_target"].startswith("TLSv1.3 TLS_"), cc
+    target.close()
+
+
+async def _websockets_relay(port, target_port, payload):
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws", max_size=None) as ws:
+        await ws.send(rw.request(rw.CONNECT, rw.addr("127.0.0.1", target_port)))
+        got = b""
+        while len(got) < 4 + len(BANNER):
+            got += await asyncio.wait_for(ws.recv(), 10)
+        await ws.send(payload)
+        echoed = b""
+        while len(echoed) < len(payload):
+            echoed += await asyncio.wait_for(ws.recv(), 10)
+        return got, echoed
+
+
+def test_python_websockets_client_speaks_relay(procs):
+    target = Target("banner")
+    port = free_port()
+    procs.relayd("-L", f"relay+ws://:{port}", name="server")
+    payload = bytes(range(256)) * 1000
+    got, echoed = asyncio.run(_websockets_relay(port, target.port, payload))
+    assert got[:4] == bytes([1, 0, 0, 0])               # relay response: OK
+    assert got[4:] == BANNER
+    assert echoed == payload
+    target.close()
