@@ -1,11 +1,15 @@
 """relay over WebSocket and secure WebSocket: curl through ws/wss client
 chains (big sha256-checked transfers, mixed multi-hop chains, the path
-metadata, client keepalive pings), relayctl's view of the transport stack,
+metadata, client keepalive pings), half-close across tls/ws/wss, relayctl's
+view of the transport stack,
 and Python's websockets library (Debian python3-websockets, written by
 nobody here) speaking relay to the ws listener."""
 import asyncio
+import hashlib
+import os
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -128,3 +132,39 @@ def test_python_websockets_client_speaks_relay(procs):
     assert got[4:] == BANNER
     assert echoed == payload
     target.close()
+
+
+def _digest_after_eof_server():
+    """A target that reads until the client's EOF, then answers the sha256
+    of what it got: it only works if a half-close crosses every layer."""
+    srv = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        c, _ = srv.accept()
+        with c:
+            h = hashlib.sha256()
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                h.update(b)
+            c.sendall(h.hexdigest().encode())
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return srv, t
+
+
+@pytest.mark.parametrize("scheme", ["relay+tls", "relay+ws", "relay+wss"])
+def test_half_close_crosses_each_transport(procs, scheme):
+    srv, t = _digest_after_eof_server()
+    sport, lport = free_port(), free_port()
+    procs.relayd("-L", f"{scheme}://:{sport}", name="server")
+    procs.relayd("-L", f"tcp://:{lport}/127.0.0.1:{srv.getsockname()[1]}", "-F",
+                 f"{scheme}://127.0.0.1:{sport}", name="client")
+    data = os.urandom(3 * MiB + 11)
+    with socket.create_connection(("127.0.0.1", lport), timeout=20) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        assert rw.read_all(s, timeout=20) == hashlib.sha256(data).hexdigest().encode()
+    t.join(10)
+    srv.close()
