@@ -11,6 +11,15 @@
 /* read-ahead in large chunks: several records per read(2) on a busy stream */
 #define READ_BUFFER_LEN (64 * 1024)
 
+/* Go's default suites in Go's order of preference (crypto/tls, AES hardware):
+ * AES-128-GCM first, and no RSA key exchange or CBC-SHA256 in TLS 1.2 */
+#define GO_TLS13_SUITES "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"
+#define GO_TLS12_CIPHERS                                                               \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                   \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                   \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                   \
+	"ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA"
+
 static bool set(const char *s)
 {
 	return s && *s;
@@ -37,7 +46,14 @@ static SSL_CTX *base_ctx(const SSL_METHOD *m, char *err, size_t errlen)
 	}
 	/* Go's defaults: TLS 1.2 to 1.3; an EOF without close_notify is an EOF */
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION |
+			    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_set_ciphersuites(ctx, GO_TLS13_SUITES) != 1 ||
+	    SSL_CTX_set_cipher_list(ctx, GO_TLS12_CIPHERS) != 1) {
+		ssl_err(err, errlen, "tls", "cipher suites");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_default_read_buffer_len(ctx, READ_BUFFER_LEN);
