@@ -54,7 +54,8 @@ static SSL_CTX *base_ctx(const SSL_METHOD *m, char *err, size_t errlen)
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* an idle connection keeps no record buffers */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_default_read_buffer_len(ctx, READ_BUFFER_LEN);
 	return ctx;

@@ -1,8 +1,9 @@
 /* WebSocket stream (see ws_stream.h).
  *
- * Three bounded buffers: in (raw bytes read from the lower stream, handed
- * to wslay), data (payload received, waiting for the owner's read) and out
- * (frames built by wslay, waiting for the lower stream).  wslay reads only
+ * Three bounded buffers, allocated only while they hold bytes: in (raw
+ * bytes read from the lower stream, handed to wslay), data (payload
+ * received, waiting for the owner's read) and out (frames built by wslay,
+ * waiting for the lower stream).  wslay reads only
  * as much as data has room for, and a write is accepted only when out and
  * wslay's queue are empty: back-pressure is interest switched off, never a
  * growing buffer. */
@@ -191,6 +192,22 @@ static bool out_pending(const struct ws_stream *w)
 	return w->o_len || (w->ctx && wslay_event_want_write(w->ctx));
 }
 
+/* Buffers exist only while they hold bytes: an idle connection keeps none. */
+static int need_buf(struct ws_stream *w, uint8_t **b, size_t cap)
+{
+	if (!*b && !(*b = malloc(cap)))
+		return fail(w, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static void drop_buf(uint8_t **b, size_t used)
+{
+	if (!used) {
+		free(*b);
+		*b = NULL;
+	}
+}
+
 /* Write what wslay has queued; 0 (possibly with bytes still pending) or an error. */
 static int flush(struct ws_stream *w)
 {
@@ -198,12 +215,16 @@ static int flush(struct ws_stream *w)
 		ssize_t n;
 
 		if (!w->o_len && w->ctx && wslay_event_want_write(w->ctx)) {
+			if (need_buf(w, &w->out, OUT_CAP))
+				return w->err;
 			w->o_off = 0;
 			if (wslay_event_send(w->ctx) < 0)
 				return fail(w, -EIO, "send failed");
 		}
-		if (!w->o_len)
+		if (!w->o_len) {
+			drop_buf(&w->out, 0);
 			return 0;
+		}
 		n = stream_write(w->lower, w->out + w->o_off, w->o_len);
 		if (n == -EAGAIN)
 			return 0;
@@ -222,7 +243,7 @@ static void pull(struct ws_stream *w)
 {
 	int rc;
 
-	if (w->rd_done || w->err)
+	if (w->rd_done || w->err || need_buf(w, &w->in, IN_CAP) || need_buf(w, &w->data, DATA_CAP))
 		return;
 	if (w->d_len && w->d_off) {
 		memmove(w->data, w->data + w->d_off, w->d_len);
@@ -255,6 +276,8 @@ static void pull(struct ws_stream *w)
 	} else if (w->lower_eof && !w->in_len) {
 		w->rd_done = true;              /* GOST closes without a Close frame */
 	}
+	drop_buf(&w->in, w->in_len);
+	drop_buf(&w->data, w->d_len);
 	flush(w);                               /* pongs and the Close echo */
 }
 
@@ -273,8 +296,7 @@ static int framing_init(struct ws_stream *w)
 	int rc = w->server ? wslay_event_context_server_init(&w->ctx, &cbs, w)
 			   : wslay_event_context_client_init(&w->ctx, &cbs, w);
 
-	if (rc || !(w->in = malloc(IN_CAP)) || !(w->data = malloc(DATA_CAP)) ||
-	    !(w->out = malloc(OUT_CAP)))
+	if (rc)
 		return fail(w, -ENOMEM, "out of memory");
 	/* payload goes straight to the stream; the limit then applies per frame */
 	wslay_event_config_set_no_buffering(w->ctx, 1);
@@ -417,6 +439,8 @@ static int client_step(struct ws_stream *w)
 	rc = framing_init(w);
 	if (rc == 1 && (size_t)end < w->hlen) {
 		/* frames that came right behind the 101 */
+		if (need_buf(w, &w->in, IN_CAP))
+			return w->err;
 		w->in_len = w->hlen - (size_t)end;
 		memcpy(w->in, w->hbuf + end, w->in_len);
 	}
@@ -476,7 +500,7 @@ static void update_lower(struct ws_stream *w)
 			ev = w->hs_need;
 	} else {
 		if (w->want & STREAM_RD) {
-			if (w->d_len || w->rd_done)
+			if (w->d_len || w->in_len || w->rd_done)
 				kick = true;
 			else
 				ev |= STREAM_RD;
@@ -540,6 +564,7 @@ static ssize_t ws_read(struct stream *s, void *buf, size_t len)
 		w->d_len -= n;
 		if (!w->d_len)
 			w->d_off = 0;
+		drop_buf(&w->data, w->d_len);
 		return (ssize_t)n;
 	}
 	if (w->err)
