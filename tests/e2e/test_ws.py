@@ -115,22 +115,40 @@ async def _websockets_relay(port, target_port, payload):
         got = b""
         while len(got) < 4 + len(BANNER):
             got += await asyncio.wait_for(ws.recv(), 10)
-        await ws.send(payload)
-        echoed = b""
-        while len(echoed) < len(payload):
-            echoed += await asyncio.wait_for(ws.recv(), 10)
-        return got, echoed
+
+        async def echo_of(n):
+            back = b""
+            while len(back) < n:
+                back += await asyncio.wait_for(ws.recv(), 10)
+            return back
+
+        await ws.send(payload)                          # one big masked frame
+        echoed = await echo_of(len(payload))
+        # a fragmented message: its frames are one stream too
+        await ws.send([payload[:1000], payload[1000:5000], payload[5000:6000]])
+        fragmented = await echo_of(6000)
+        # a text message is data as well (gorilla does not check it)
+        await ws.send("text is bytes too")
+        text = await echo_of(17)
+        pong = await ws.ping(b"are you there")
+        await asyncio.wait_for(pong, 10)
+        await ws.close()
+        return got, echoed, fragmented, text, ws.close_code
 
 
 def test_python_websockets_client_speaks_relay(procs):
     target = Target("banner")
     port = free_port()
     procs.relayd("-L", f"relay+ws://:{port}", name="server")
-    payload = bytes(range(256)) * 1000
-    got, echoed = asyncio.run(_websockets_relay(port, target.port, payload))
+    payload = os.urandom(1 << 20)
+    got, echoed, fragmented, text, code = asyncio.run(
+        _websockets_relay(port, target.port, payload))
     assert got[:4] == bytes([1, 0, 0, 0])               # relay response: OK
     assert got[4:] == BANNER
     assert echoed == payload
+    assert fragmented == payload[:6000]
+    assert text == b"text is bytes too"
+    assert code == 1000                                 # our Close echo came back
     target.close()
 
 
@@ -168,3 +186,61 @@ def test_half_close_crosses_each_transport(procs, scheme):
         assert rw.read_all(s, timeout=20) == hashlib.sha256(data).hexdigest().encode()
     t.join(10)
     srv.close()
+
+
+class PythonWsRelay:
+    """A relay 'server' on Python's websockets: answers OK to the first relay
+    request and echoes everything after it; pings its client every 200 ms
+    and drops it when a pong is a second late.  It checks our dialer's
+    upgrade, masking and pongs against an implementation nobody here wrote."""
+
+    def __init__(self):
+        self.paths, self.requests = [], []
+        ready = threading.Event()
+        self.t = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self.t.start()
+        assert ready.wait(10)
+
+    async def _handler(self, ws, path):
+        self.paths.append(path)
+        buf = b""
+        while len(buf) < 4 or len(buf) < 4 + int.from_bytes(buf[2:4], "big"):
+            buf += await ws.recv()
+        n = 4 + int.from_bytes(buf[2:4], "big")
+        self.requests.append(buf[:n])
+        await ws.send(b"\x01\x00\x00\x00" + buf[n:])
+        async for m in ws:
+            await ws.send(m)
+
+    def _run(self, ready):
+        self.loop = asyncio.new_event_loop()
+
+        async def main():
+            async with websockets.serve(self._handler, "127.0.0.1", 0, ping_interval=0.2,
+                                        ping_timeout=1, max_size=None) as srv:
+                self.port = srv.sockets[0].getsockname()[1]
+                self.stop = self.loop.create_future()
+                ready.set()
+                await self.stop
+        self.loop.run_until_complete(main())
+
+    def close(self):
+        self.loop.call_soon_threadsafe(self.stop.set_result, None)
+        self.t.join(10)
+
+
+def test_our_dialer_against_python_websockets_server(procs):
+    py = PythonWsRelay()
+    lport = free_port()
+    procs.relayd("-L", f"tcp://:{lport}/example.test:80", "-F",
+                 f"relay+ws://127.0.0.1:{py.port}?path=/tunnel", name="client")
+    data = os.urandom(2 * MiB)
+    with socket.create_connection(("127.0.0.1", lport), timeout=20) as s:
+        s.sendall(data[:100])
+        assert rw.recv_exact(s, 100) == data[:100]
+        time.sleep(1.5)             # several pings: without our pongs the server drops us
+        s.sendall(data)
+        assert rw.recv_exact(s, len(data), timeout=20) == data
+    assert py.paths == ["/tunnel"]
+    assert py.requests[0] == rw.request(rw.CONNECT, rw.addr("example.test", 80))
+    py.close()

@@ -1,12 +1,14 @@
-/* WebSocket stream (see ws_stream.h).
+/* WebSocket stream (see ws_stream.h): the framing and the stream ops; the
+ * upgrade is in ws_upgrade.c, the frame format in ws_frame.c.
  *
- * Three bounded buffers, allocated only while they hold bytes: in (raw
- * bytes read from the lower stream, handed to wslay), data (payload
- * received, waiting for the owner's read) and out (frames built by wslay,
- * waiting for the lower stream).  wslay reads only
- * as much as data has room for, and a write is accepted only when out and
- * wslay's queue are empty: back-pressure is interest switched off, never a
- * growing buffer. */
+ * Receive: frame headers come through a read-ahead buffer (in); payload is
+ * copied from it, or, when it is empty, read from the lower stream straight
+ * into the caller's buffer, and unmasked in place eight bytes at a time.
+ * Send: one write = one binary frame built in out (masked on the client),
+ * plus at most one control frame (pong, ping, close) waiting behind it.  A
+ * write is refused (-EAGAIN) while out holds bytes: back-pressure is
+ * interest switched off, never a growing buffer.  Buffers exist only while
+ * they hold bytes. */
 #include "net/ws_stream.h"
 
 #include <errno.h>
@@ -16,61 +18,16 @@
 #include <string.h>
 
 #include <openssl/rand.h>
-#include <wslay/wslay.h>
 
 #include "base/util.h"
-#include "net/loop.h"
-#include "net/stream.h"
-#include "net/ws_http.h"
-
-#define IN_CAP (64 * 1024)
-#define DATA_CAP (64 * 1024)
-#define MSG_MAX (64 * 1024)             /* one write = one message of at most this */
-#define OUT_CAP (MSG_MAX + 16)          /* a whole frame with its header */
-#define HS_OUT_CAP 1024
-/* after an HTTP refusal: how long to read what the client still sends, so
- * that closing does not reset the connection before it read the answer */
-#define REFUSAL_DRAIN_MS 1000
-
-struct ws_stream {
-	struct stream s;
-	struct stream *lower;
-	bool server;
-	char path[256], host[300];
-	uint32_t keepalive_ms;
-	unsigned want;
-	/* upgrade */
-	bool hs_done, hs_sent;
-	unsigned hs_need;
-	char key[WS_KEY_LEN + 1];
-	char *hbuf;                     /* request/response header being read */
-	size_t hlen;
-	char hs_out[HS_OUT_CAP];        /* request/response being written */
-	size_t hs_off, hs_len;
-	int hs_refusal;                 /* server: an error response is being sent */
-	char refusal[240];              /* and why, for the log once it is out */
-	bool draining;                  /* refusal sent: reading the rest until EOF */
-	/* framing */
-	wslay_event_context_ptr ctx;
-	uint8_t *in, *data, *out;
-	size_t in_off, in_len, d_off, d_len, o_off, o_len;
-	bool lower_eof, rd_done;
-	bool in_ctrl;                   /* the frame being received is a control frame */
-	uint64_t last_pong;
-	int err;
-	char errtext[200];
-	struct loop_timer timer;        /* upgrade deadline, then keepalive */
-	struct loop_task kick;
-};
+#include "net/ws_internal.h"
 
 static void update_lower(struct ws_stream *w);
 
-static int fail(struct ws_stream *w, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(struct ws_stream *w, int err, const char *fmt, ...)
+int ws_fail(struct ws_stream *w, int err, const char *fmt, ...)
 {
 	if (!w->err) {
-		char m[160];
+		char m[180];
 		va_list ap;
 
 		va_start(ap, fmt);
@@ -82,121 +39,17 @@ static int fail(struct ws_stream *w, int err, const char *fmt, ...)
 	return w->err;
 }
 
-static int lower_fail(struct ws_stream *w, int err)
+int ws_lower_fail(struct ws_stream *w, int err)
 {
 	const char *t = stream_error_text(w->lower);
 
-	return fail(w, err, "%s", t ? t : strerror(-err));
+	return ws_fail(w, err, "%s", t ? t : strerror(-err));
 }
 
-/* ---- wslay callbacks ---- */
-
-static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-		       void *ud)
-{
-	struct ws_stream *w = ud;
-	size_t room = DATA_CAP - w->d_len, n;
-
-	(void)flags;
-	/* payload never exceeds the bytes it came in: read no more than data can hold */
-	if (len > room)
-		len = room;
-	if (!len || w->err || (w->lower_eof && !w->in_len)) {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
-	}
-	if (!w->in_len) {
-		ssize_t r = stream_read(w->lower, w->in, IN_CAP);
-
-		if (r == 0)
-			w->lower_eof = true;    /* reported as our end of stream, not to wslay */
-		if (r < 0 && r != -EAGAIN)
-			lower_fail(w, (int)r);
-		if (r <= 0) {
-			wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-			return -1;
-		}
-		w->in_off = 0;
-		w->in_len = (size_t)r;
-	}
-	n = len < w->in_len ? len : w->in_len;
-	memcpy(buf, w->in + w->in_off, n);
-	w->in_off += n;
-	w->in_len -= n;
-	return (ssize_t)n;
-}
-
-static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
-		       void *ud)
-{
-	struct ws_stream *w = ud;
-	size_t room = OUT_CAP - w->o_off - w->o_len, n = len < room ? len : room;
-
-	(void)flags;
-	if (!n) {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
-	}
-	memcpy(w->out + w->o_off + w->o_len, data, n);
-	w->o_len += n;
-	return (ssize_t)n;
-}
-
-static int genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *ud)
-{
-	(void)ctx;
-	(void)ud;
-	return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
-}
-
-static void frame_start_cb(wslay_event_context_ptr ctx,
-			   const struct wslay_event_on_frame_recv_start_arg *a, void *ud)
-{
-	struct ws_stream *w = ud;
-
-	(void)ctx;
-	w->in_ctrl = wslay_is_ctrl_frame(a->opcode);
-}
-
-static void chunk_cb(wslay_event_context_ptr ctx,
-		     const struct wslay_event_on_frame_recv_chunk_arg *a, void *ud)
-{
-	struct ws_stream *w = ud;
-
-	(void)ctx;
-	/* control frames come here too: only data frames carry the stream */
-	if (!a->data_length || w->in_ctrl)
-		return;
-	if (w->d_off + w->d_len + a->data_length > DATA_CAP) {
-		memmove(w->data, w->data + w->d_off, w->d_len);
-		w->d_off = 0;
-	}
-	memcpy(w->data + w->d_off + w->d_len, a->data, a->data_length);
-	w->d_len += a->data_length;
-}
-
-static void msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *a,
-		   void *ud)
-{
-	struct ws_stream *w = ud;
-
-	(void)ctx;
-	if (a->opcode == WSLAY_PONG)
-		w->last_pong = loop_now(w->s.loop);
-}
-
-/* ---- moving bytes ---- */
-
-static bool out_pending(const struct ws_stream *w)
-{
-	return w->o_len || (w->ctx && wslay_event_want_write(w->ctx));
-}
-
-/* Buffers exist only while they hold bytes: an idle connection keeps none. */
 static int need_buf(struct ws_stream *w, uint8_t **b, size_t cap)
 {
 	if (!*b && !(*b = malloc(cap)))
-		return fail(w, -ENOMEM, "out of memory");
+		return ws_fail(w, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -208,99 +61,240 @@ static void drop_buf(uint8_t **b, size_t used)
 	}
 }
 
-/* Write what wslay has queued; 0 (possibly with bytes still pending) or an error. */
+static bool out_pending(const struct ws_stream *w)
+{
+	return w->o_len || w->c_len;
+}
+
+/* ---- sending ---- */
+
+/* Write the data frame, then the control frame; 0 (maybe with bytes still
+ * pending) or an error. */
 static int flush(struct ws_stream *w)
 {
-	while (!w->err) {
-		ssize_t n;
+	while (!w->err && out_pending(w)) {
+		bool data = w->o_len > 0;
+		uint8_t *p = data ? w->out + w->o_off : w->cout + w->c_off;
+		size_t *off = data ? &w->o_off : &w->c_off, *len = data ? &w->o_len : &w->c_len;
+		ssize_t n = stream_write(w->lower, p, *len);
 
-		if (!w->o_len && w->ctx && wslay_event_want_write(w->ctx)) {
-			if (need_buf(w, &w->out, OUT_CAP))
-				return w->err;
-			w->o_off = 0;
-			if (wslay_event_send(w->ctx) < 0)
-				return fail(w, -EIO, "send failed");
-		}
-		if (!w->o_len) {
-			drop_buf(&w->out, 0);
-			return 0;
-		}
-		n = stream_write(w->lower, w->out + w->o_off, w->o_len);
 		if (n == -EAGAIN)
 			return 0;
 		if (n < 0)
-			return lower_fail(w, (int)n);
-		w->o_off += (size_t)n;
-		w->o_len -= (size_t)n;
-		if (!w->o_len)
-			w->o_off = 0;
+			return ws_lower_fail(w, (int)n);
+		*off += (size_t)n;
+		*len -= (size_t)n;
+		if (!*len)
+			*off = 0;
 	}
+	drop_buf(&w->out, w->o_len);
 	return w->err;
 }
 
-/* Run wslay over what the lower stream has, into data. */
-static void pull(struct ws_stream *w)
+static int frame_key(struct ws_stream *w, uint8_t key[4])
 {
-	int rc;
-
-	if (w->rd_done || w->err || need_buf(w, &w->in, IN_CAP) || need_buf(w, &w->data, DATA_CAP))
-		return;
-	if (w->d_len && w->d_off) {
-		memmove(w->data, w->data + w->d_off, w->d_len);
-		w->d_off = 0;
-	}
-	rc = wslay_event_recv(w->ctx);
-	if (rc == WSLAY_ERR_NOMEM) {
-		fail(w, -ENOMEM, "out of memory");
-		return;
-	}
-	if (w->err)
-		return;
-	if (!wslay_event_get_read_enabled(w->ctx)) {
-		if (wslay_event_get_close_received(w->ctx)) {
-			w->rd_done = true;      /* a Close frame: the stream ends, wslay echoes it */
-		} else {
-			/* wslay refused a frame and queued its Close: send it, then fail */
-			unsigned code;
-
-			flush(w);
-			code = wslay_event_get_close_sent(w->ctx)
-				       ? wslay_event_get_status_code_sent(w->ctx) : 0;
-			if (code == WSLAY_CODE_MESSAGE_TOO_BIG)
-				fail(w, -EMSGSIZE, "frame over the limit of %u bytes (close 1009)",
-				     WS_MAX_FRAME);
-			else
-				fail(w, -EPROTO, "protocol error in a frame (close %u)", code);
-			return;
-		}
-	} else if (w->lower_eof && !w->in_len) {
-		w->rd_done = true;              /* GOST closes without a Close frame */
-	}
-	drop_buf(&w->in, w->in_len);
-	drop_buf(&w->data, w->d_len);
-	flush(w);                               /* pongs and the Close echo */
+	if (w->server)
+		return 0;
+	return RAND_bytes(key, 4) == 1 ? 0 : ws_fail(w, -EIO, "no random bytes for a mask");
 }
 
-/* ---- the upgrade ---- */
-
-static int framing_init(struct ws_stream *w)
+/* Put a control frame behind the data frame; one at a time (a ping that
+ * comes while the last pong is still going out gets none, as RFC 6455
+ * allows), nothing after our Close. */
+static void queue_control(struct ws_stream *w, uint8_t opcode, const uint8_t *p, size_t n)
 {
-	static const struct wslay_event_callbacks cbs = {
-		.recv_callback = recv_cb,
-		.send_callback = send_cb,
-		.genmask_callback = genmask_cb,
-		.on_frame_recv_start_callback = frame_start_cb,
-		.on_frame_recv_chunk_callback = chunk_cb,
-		.on_msg_recv_callback = msg_cb,
-	};
-	int rc = w->server ? wslay_event_context_server_init(&w->ctx, &cbs, w)
-			   : wslay_event_context_client_init(&w->ctx, &cbs, w);
+	uint8_t key[4];
+	size_t hl;
 
+	if (w->close_sent || w->c_off || frame_key(w, key))
+		return;
+	hl = ws_hdr_encode(w->cout, true, opcode, n, w->server ? NULL : key);
+	if (w->server)
+		memcpy(w->cout + hl, p, n);
+	else
+		ws_mask(w->cout + hl, p, n, key, 0);
+	w->c_len = hl + n;
+	if (opcode == WS_OP_CLOSE)
+		w->close_sent = true;
+}
+
+/* A frame broke the rules: answer with a Close and fail. */
+static int protocol_error(struct ws_stream *w, int code, const char *why)
+{
+	uint8_t c[2] = { (uint8_t)(code >> 8), (uint8_t)code };
+
+	queue_control(w, WS_OP_CLOSE, c, sizeof(c));
+	flush(w);
+	if (code == WS_CLOSE_TOO_BIG)
+		return ws_fail(w, -EMSGSIZE, "frame of %llu bytes over the limit of %u (close 1009)",
+			       (unsigned long long)w->rh.len, WS_MAX_FRAME);
+	return ws_fail(w, -EPROTO, "%s (close %d)", why, code);
+}
+
+/* ---- receiving ---- */
+
+/* Read more raw bytes behind what in holds: 1 some, 0 EOF, -EAGAIN or an error. */
+static int fill(struct ws_stream *w)
+{
+	ssize_t r;
+
+	if (need_buf(w, &w->in, WS_IN_CAP))
+		return w->err;
+	if (w->in_off && w->in_len)
+		memmove(w->in, w->in + w->in_off, w->in_len);  /* a split header: < 14 bytes */
+	w->in_off = 0;
+	r = stream_read(w->lower, w->in + w->in_len, WS_IN_CAP - w->in_len);
+	if (r == -EAGAIN) {
+		w->rd_blocked = true;
+		return -EAGAIN;
+	}
+	if (r < 0)
+		return ws_lower_fail(w, (int)r);
+	if (r == 0) {
+		w->lower_eof = true;
+		return 0;
+	}
+	w->rd_blocked = false;
+	w->in_len += (size_t)r;
+	return 1;
+}
+
+static void consume(struct ws_stream *w, size_t n)
+{
+	w->in_off += n;
+	w->in_len -= n;
+	if (!w->in_len)
+		w->in_off = 0;
+}
+
+static int handle_control(struct ws_stream *w)
+{
+	uint8_t *p = w->ctrl;
+	size_t n = w->ctrl_len;
+	unsigned code;
+
+	switch (w->rh.opcode) {
+	case WS_OP_PING:
+		queue_control(w, WS_OP_PONG, p, n);
+		break;
+	case WS_OP_PONG:
+		w->last_pong = loop_now(w->s.loop);
+		break;
+	default:                /* Close: echo the code (gorilla's default handler) and end */
+		code = n >= 2 ? (unsigned)p[0] << 8 | p[1] : WS_CLOSE_NO_STATUS;
+		if (n >= 2 && !ws_close_code_valid(code))
+			return protocol_error(w, WS_CLOSE_PROTOCOL, "invalid close code");
+		queue_control(w, WS_OP_CLOSE, p, n >= 2 ? 2 : 0);
+		w->rd_done = true;
+		break;
+	}
+	flush(w);
+	return w->err;
+}
+
+/* Collect a control frame's payload; 0 when handled, -EAGAIN or an error. */
+static int read_control(struct ws_stream *w)
+{
+	while (w->ctrl_len < w->rh.len) {
+		size_t n;
+		int rc;
+
+		if (!w->in_len) {
+			rc = fill(w);
+			if (rc == 0)
+				return ws_fail(w, -EPROTO, "unexpected EOF inside a frame");
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		n = (size_t)w->rh.len - w->ctrl_len;
+		n = n < w->in_len ? n : w->in_len;
+		memcpy(w->ctrl + w->ctrl_len, w->in + w->in_off, n);
+		consume(w, n);
+		w->ctrl_len += n;
+	}
+	if (w->rh.masked)
+		ws_mask(w->ctrl, w->ctrl, w->ctrl_len, w->rh.key, 0);
+	w->in_frame = false;
+	return handle_control(w);
+}
+
+/* Parse the next frame header; 0 when one is in, -EAGAIN, 1 at a clean end, or an error. */
+static int next_header(struct ws_stream *w)
+{
+	const char *why = NULL;
+	size_t hl;
+	int rc;
+
+	while (!(hl = w->in_len ? ws_hdr_parse(w->in + w->in_off, w->in_len, &w->rh) : 0)) {
+		rc = fill(w);
+		if (rc == 0) {
+			if (w->in_len)
+				return ws_fail(w, -EPROTO, "unexpected EOF inside a frame header");
+			w->rd_done = true;      /* GOST closes without a Close frame */
+			return 1;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	consume(w, hl);
+	rc = ws_hdr_check(&w->rh, w->server, w->in_msg, WS_MAX_FRAME, &why);
 	if (rc)
-		return fail(w, -ENOMEM, "out of memory");
-	/* payload goes straight to the stream; the limit then applies per frame */
-	wslay_event_config_set_no_buffering(w->ctx, 1);
-	wslay_event_config_set_max_recv_msg_length(w->ctx, WS_MAX_FRAME);
+		return protocol_error(w, rc, why);
+	w->in_frame = true;
+	w->r_left = w->rh.len;
+	w->r_pos = 0;
+	w->ctrl_len = 0;
+	if (!ws_is_control(w->rh.opcode))
+		w->in_msg = !w->rh.fin;
+	return 0;
+}
+
+/* Payload of the current data frame into buf; > 0 bytes, -EAGAIN or an error. */
+static ssize_t read_payload(struct ws_stream *w, uint8_t *buf, size_t len)
+{
+	size_t n = len < w->r_left ? len : (size_t)w->r_left;
+
+	if (w->in_len) {
+		n = n < w->in_len ? n : w->in_len;
+		if (w->rh.masked)
+			ws_mask(buf, w->in + w->in_off, n, w->rh.key, w->r_pos);
+		else
+			memcpy(buf, w->in + w->in_off, n);
+		consume(w, n);
+	} else {
+		ssize_t r = stream_read(w->lower, buf, n);
+
+		if (r == -EAGAIN) {
+			w->rd_blocked = true;
+			return r;
+		}
+		if (r < 0)
+			return ws_lower_fail(w, (int)r);
+		if (r == 0)
+			return ws_fail(w, -EPROTO, "unexpected EOF inside a frame");
+		w->rd_blocked = false;
+		n = (size_t)r;
+		if (w->rh.masked)
+			ws_mask(buf, buf, n, w->rh.key, w->r_pos);
+	}
+	w->r_pos += n;
+	w->r_left -= n;
+	if (!w->r_left)
+		w->in_frame = false;
+	return (ssize_t)n;
+}
+
+/* ---- the upgrade's end, timers and readiness ---- */
+
+int ws_framing_start(struct ws_stream *w, const char *extra, size_t n)
+{
+	if (n) {
+		if (need_buf(w, &w->in, WS_IN_CAP))
+			return w->err;
+		memcpy(w->in, extra, n);
+		w->in_len = n;
+	}
 	w->hs_done = true;
 	w->last_pong = loop_now(w->s.loop);
 	loop_timer_stop(w->s.loop, &w->timer);
@@ -309,184 +303,31 @@ static int framing_init(struct ws_stream *w)
 	return 1;
 }
 
-/* Write hs_out; 1 when all of it is out. */
-static int send_hs(struct ws_stream *w)
-{
-	while (w->hs_off < w->hs_len) {
-		ssize_t n = stream_write(w->lower, w->hs_out + w->hs_off, w->hs_len - w->hs_off);
-
-		if (n == -EAGAIN) {
-			w->hs_need = STREAM_WR;
-			return -EAGAIN;
-		}
-		if (n < 0)
-			return lower_fail(w, (int)n);
-		w->hs_off += (size_t)n;
-	}
-	return 1;
-}
-
-/* Read until the header block is complete; its length, -EAGAIN or an error. */
-static int read_header(struct ws_stream *w)
-{
-	for (;;) {
-		size_t end = ws_http_header_end(w->hbuf, w->hlen);
-		ssize_t r;
-
-		if (end)
-			return (int)end;
-		if (w->hlen == WS_MAX_HEADER)
-			return -EMSGSIZE;
-		r = stream_read(w->lower, w->hbuf + w->hlen, WS_MAX_HEADER - w->hlen);
-		if (r == -EAGAIN) {
-			w->hs_need = STREAM_RD;
-			return -EAGAIN;
-		}
-		if (r < 0)
-			return lower_fail(w, (int)r);
-		if (r == 0)
-			return fail(w, -ECONNRESET, "upgrade: %s", w->hlen ? "unexpected EOF" : "EOF");
-		w->hlen += (size_t)r;
-	}
-}
-
-/* The refusal is out: half-close, then read and drop what the client still
- * sends until it closes or the grace time ends (the timer), then fail. */
-static int drain_refused(struct ws_stream *w)
-{
-	if (!w->draining) {
-		w->draining = true;
-		stream_shutdown(w->lower);
-		loop_timer_start(w->s.loop, &w->timer, REFUSAL_DRAIN_MS);
-	}
-	for (;;) {
-		ssize_t r = stream_read(w->lower, w->hbuf, WS_MAX_HEADER);
-
-		if (r == -EAGAIN) {
-			w->hs_need = STREAM_RD;
-			return -EAGAIN;
-		}
-		if (r <= 0)
-			return fail(w, -EPROTO, "%s", w->refusal);
-	}
-}
-
-static int server_step(struct ws_stream *w)
-{
-	char why[200] = "";
-	int end, rc;
-
-	if (!w->hs_len) {
-		end = read_header(w);
-		if (end == -EMSGSIZE) {
-			/* Go's answer to an oversized header block */
-			w->hs_len = (size_t)snprintf(w->hs_out, sizeof(w->hs_out),
-				"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-				"Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
-				"431 Request Header Fields Too Large");
-			w->hs_refusal = 431;
-			snprintf(why, sizeof(why), "request header over %d bytes", WS_MAX_HEADER);
-		} else if (end < 0) {
-			return end;
-		} else {
-			size_t rl = 0;
-
-			w->hs_refusal = ws_server_answer(w->hbuf, (size_t)end, w->path, w->hs_out,
-							 sizeof(w->hs_out), &rl, why, sizeof(why));
-			w->hs_len = rl;
-			/* gorilla refuses bytes sent before the 101, without a word */
-			if (!w->hs_refusal && (size_t)end < w->hlen)
-				return fail(w, -EPROTO, "%s",
-					    "client sent data before handshake is complete");
-		}
-		if (w->hs_refusal)
-			snprintf(w->refusal, sizeof(w->refusal), "upgrade refused (%d): %s",
-				 w->hs_refusal, why);
-	}
-	rc = send_hs(w);
-	if (rc != 1)
-		return rc;
-	if (w->hs_refusal)
-		return drain_refused(w);
-	return framing_init(w);
-}
-
-static int client_step(struct ws_stream *w)
-{
-	char why[160];
-	int end, rc;
-
-	if (!w->hs_len) {
-		int n;
-
-		if (ws_new_key(w->key))
-			return fail(w, -EIO, "no random bytes for the key");
-		n = ws_client_request(w->hs_out, sizeof(w->hs_out), w->host, w->path, w->key);
-		if (n < 0)
-			return fail(w, -EINVAL, "request too long for host %s", w->host);
-		w->hs_len = (size_t)n;
-	}
-	rc = send_hs(w);
-	if (rc != 1)
-		return rc;
-	end = read_header(w);
-	if (end == -EMSGSIZE)
-		return fail(w, -EPROTO, "upgrade response header too long");
-	if (end < 0)
-		return end;
-	if (ws_client_check(w->hbuf, (size_t)end, w->key, why, sizeof(why)))
-		return fail(w, -EPROTO, "%s", why);
-	rc = framing_init(w);
-	if (rc == 1 && (size_t)end < w->hlen) {
-		/* frames that came right behind the 101 */
-		if (need_buf(w, &w->in, IN_CAP))
-			return w->err;
-		w->in_len = w->hlen - (size_t)end;
-		memcpy(w->in, w->hbuf + end, w->in_len);
-	}
-	return rc;
-}
-
 static int hs_step(struct ws_stream *w)
 {
-	int rc;
-
 	if (w->err)
 		return w->err;
-	if (w->hs_done)
-		return 1;
-	if (!w->hbuf && !(w->hbuf = malloc(WS_MAX_HEADER)))
-		return fail(w, -ENOMEM, "out of memory");
-	rc = w->server ? server_step(w) : client_step(w);
-	if (rc == 1) {
-		free(w->hbuf);
-		w->hbuf = NULL;
-	}
-	return rc;
+	return w->hs_done ? 1 : ws_upgrade_step(w);
 }
 
 static void timer_cb(struct loop_timer *t)
 {
 	struct ws_stream *w = CONTAINER_OF(t, struct ws_stream, timer);
-	static const struct wslay_event_msg ping = { WSLAY_PING, NULL, 0 };
 
 	if (w->draining) {
-		fail(w, -EPROTO, "%s", w->refusal);
+		ws_fail(w, -EPROTO, "%s", w->refusal);
 	} else if (!w->hs_done) {
-		fail(w, -ETIMEDOUT, "upgrade: handshake timeout");
+		ws_fail(w, -ETIMEDOUT, "upgrade: handshake timeout");
 	} else if (loop_now(w->s.loop) - w->last_pong > 2ull * w->keepalive_ms) {
 		/* GOST's dialer: the read deadline is two periods, pushed by pongs */
-		fail(w, -ETIMEDOUT, "keepalive: no pong in two periods");
+		ws_fail(w, -ETIMEDOUT, "keepalive: no pong in two periods");
 	} else {
-		if (wslay_event_queue_msg(w->ctx, &ping) == WSLAY_ERR_NOMEM)
-			fail(w, -ENOMEM, "out of memory");
+		queue_control(w, WS_OP_PING, NULL, 0);
 		flush(w);
 		loop_timer_start(w->s.loop, &w->timer, w->keepalive_ms);
 	}
 	update_lower(w);
 }
-
-/* ---- readiness ---- */
 
 static void update_lower(struct ws_stream *w)
 {
@@ -500,7 +341,7 @@ static void update_lower(struct ws_stream *w)
 			ev = w->hs_need;
 	} else {
 		if (w->want & STREAM_RD) {
-			if (w->d_len || w->in_len || w->rd_done)
+			if (w->rd_done || (w->in_len && !w->rd_blocked))
 				kick = true;
 			else
 				ev |= STREAM_RD;
@@ -522,6 +363,8 @@ static void lower_cb(struct stream *lower, unsigned events, void *ud)
 	if (!w->hs_done || w->err) {
 		ev = w->want;
 	} else {
+		if (events & STREAM_RD)
+			w->rd_blocked = false;
 		if ((events & STREAM_WR) && out_pending(w))
 			flush(w);
 		ev = w->want & events;
@@ -551,31 +394,45 @@ static ssize_t ws_read(struct stream *s, void *buf, size_t len)
 {
 	struct ws_stream *w = (struct ws_stream *)s;
 	int rc = hs_step(w);
-	size_t n;
 
 	if (rc != 1)
 		return rc;
-	if (!w->d_len)
-		pull(w);
-	if (w->d_len) {
-		n = len < w->d_len ? len : w->d_len;
-		memcpy(buf, w->data + w->d_off, n);
-		w->d_off += n;
-		w->d_len -= n;
-		if (!w->d_len)
-			w->d_off = 0;
-		drop_buf(&w->data, w->d_len);
-		return (ssize_t)n;
+	if (!len)
+		return -EINVAL;
+	while (!w->err && !w->rd_done) {
+		ssize_t n;
+
+		if (!w->in_frame) {
+			rc = next_header(w);
+			if (rc == -EAGAIN)
+				drop_buf(&w->in, w->in_len);
+			if (rc)
+				return rc < 0 ? rc : 0;
+			continue;
+		}
+		if (ws_is_control(w->rh.opcode)) {
+			rc = read_control(w);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (!w->r_left) {
+			w->in_frame = false;            /* an empty data frame */
+			continue;
+		}
+		n = read_payload(w, buf, len);
+		if (n == -EAGAIN)
+			drop_buf(&w->in, w->in_len);
+		return n;
 	}
-	if (w->err)
-		return w->err;
-	return w->rd_done ? 0 : -EAGAIN;
+	return w->err ? w->err : 0;
 }
 
 static ssize_t ws_write(struct stream *s, const void *buf, size_t len)
 {
 	struct ws_stream *w = (struct ws_stream *)s;
-	struct wslay_event_msg m = { WSLAY_BINARY_FRAME, buf, len < MSG_MAX ? len : MSG_MAX };
+	size_t n = len < WS_MSG_MAX ? len : WS_MSG_MAX, hl;
+	uint8_t key[4];
 	int rc = hs_step(w);
 
 	if (rc != 1)
@@ -587,13 +444,19 @@ static ssize_t ws_write(struct stream *s, const void *buf, size_t len)
 		return -EAGAIN;
 	if (!len)
 		return 0;
-	rc = wslay_event_queue_msg(w->ctx, &m);
-	if (rc == WSLAY_ERR_NO_MORE_MSG)
+	if (w->close_sent)
 		return -EPIPE;          /* a Close went out or came in */
-	if (rc)
-		return -ENOMEM;
+	if (need_buf(w, &w->out, WS_OUT_CAP) || frame_key(w, key))
+		return w->err;
+	hl = ws_hdr_encode(w->out, true, WS_OP_BINARY, n, w->server ? NULL : key);
+	if (w->server)
+		memcpy(w->out + hl, buf, n);
+	else
+		ws_mask(w->out + hl, buf, n, key, 0);
+	w->o_off = 0;
+	w->o_len = hl + n;
 	flush(w);                       /* an error shows on the next call */
-	return (ssize_t)m.msg_length;
+	return (ssize_t)n;
 }
 
 static int ws_shutdown(struct stream *s)
@@ -610,6 +473,7 @@ static int ws_shutdown(struct stream *s)
 		return rc;
 	if (out_pending(w))
 		return -EAGAIN;
+	/* no Close frame: a GOST peer reads EOF, ours sees a half-close */
 	return stream_shutdown(w->lower);
 }
 
@@ -627,11 +491,8 @@ static void ws_close(struct stream *s, bool abort)
 
 	loop_timer_stop(s->loop, &w->timer);
 	loop_cancel(s->loop, &w->kick);
-	if (w->ctx)
-		wslay_event_context_free(w->ctx);
 	free(w->hbuf);
 	free(w->in);
-	free(w->data);
 	free(w->out);
 	stream_close(w->lower, abort);
 	free(w);

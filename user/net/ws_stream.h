@@ -4,8 +4,7 @@
  * stream, pings are answered, a Close frame ends the stream and is echoed;
  * the stream itself never sends a Close (GOST closes the socket instead), so
  * a half-close stays a half-close.  The upgrade runs inside the first
- * read/write or stream_handshake(); framing is wslay's (Debian libwslay),
- * which leaves the socket and the loop to us. */
+ * read/write or stream_handshake(). */
 #ifndef RELAYD_NET_WS_STREAM_H
 #define RELAYD_NET_WS_STREAM_H
 
