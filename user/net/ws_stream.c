@@ -390,42 +390,53 @@ static void kick_cb(struct loop_task *k)
 
 /* ---- stream ops ---- */
 
+/* Fills buf across as many frames as are at hand (GOST's dialer sends 4 KiB
+ * frames), stopping at the first wait; an error or the end after some bytes
+ * is reported by the next call. */
 static ssize_t ws_read(struct stream *s, void *buf, size_t len)
 {
 	struct ws_stream *w = (struct ws_stream *)s;
+	uint8_t *p = buf;
+	size_t got = 0;
 	int rc = hs_step(w);
 
 	if (rc != 1)
 		return rc;
 	if (!len)
 		return -EINVAL;
-	while (!w->err && !w->rd_done) {
+	while (got < len && !w->err && !w->rd_done) {
 		ssize_t n;
 
 		if (!w->in_frame) {
 			rc = next_header(w);
-			if (rc == -EAGAIN)
-				drop_buf(&w->in, w->in_len);
-			if (rc)
-				return rc < 0 ? rc : 0;
+			if (rc < 0)
+				break;
 			continue;
 		}
 		if (ws_is_control(w->rh.opcode)) {
 			rc = read_control(w);
-			if (rc)
-				return rc;
+			if (rc < 0)
+				break;
 			continue;
 		}
 		if (!w->r_left) {
 			w->in_frame = false;            /* an empty data frame */
 			continue;
 		}
-		n = read_payload(w, buf, len);
-		if (n == -EAGAIN)
-			drop_buf(&w->in, w->in_len);
-		return n;
+		n = read_payload(w, p + got, len - got);
+		if (n < 0) {
+			rc = (int)n;
+			break;
+		}
+		got += (size_t)n;
 	}
-	return w->err ? w->err : 0;
+	if (rc == -EAGAIN)
+		drop_buf(&w->in, w->in_len);
+	if (got)
+		return (ssize_t)got;
+	if (w->err)
+		return w->err;
+	return w->rd_done ? 0 : rc;
 }
 
 static ssize_t ws_write(struct stream *s, const void *buf, size_t len)
