@@ -293,17 +293,17 @@ static void print_conns(const json_t *r)
 	size_t i;
 	json_t *v;
 
-	printf("%-8s %-10s %-7s %-22s %-10s %-28s %-9s %10s %10s %8s\n", "ID", "SERVICE", "PROTO",
-	       "CLIENT", "USER", "TARGET", "PATH", "UP", "DOWN", "AGE");
+	printf("%-8s %-10s %-7s %-22s %-10s %-28s %-9s %10s %10s %8s  %s\n", "ID", "SERVICE",
+	       "PROTO", "CLIENT", "USER", "TARGET", "PATH", "UP", "DOWN", "AGE", "STACK");
 	json_array_foreach(conns, i, v) {
 		char up[32], down[32], age[32];
 
 		human_bytes(num(v, "bytes_up"), up, sizeof(up));
 		human_bytes(num(v, "bytes_down"), down, sizeof(down));
 		snprintf(age, sizeof(age), "%.1fs", (double)num(v, "age_ms") / 1000.0);
-		printf("%-8lld %-10s %-7s %-22s %-10s %-28s %-9s %10s %10s %8s\n", num(v, "id"),
+		printf("%-8lld %-10s %-7s %-22s %-10s %-28s %-9s %10s %10s %8s  %s\n", num(v, "id"),
 		       str(v, "service"), str(v, "proto"), str(v, "client"), str(v, "user"),
-		       str(v, "target"), str(v, "path"), up, down, age);
+		       str(v, "target"), str(v, "path"), up, down, age, str(v, "stack"));
 	}
 	print_udp_sessions(conns);
 }

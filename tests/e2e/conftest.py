@@ -49,12 +49,12 @@ def wait_port(port, host="127.0.0.1", timeout=10.0):
 class Proc:
     """A background process with its output in a log file."""
 
-    def __init__(self, argv, log, env=None):
+    def __init__(self, argv, log, env=None, cwd=None):
         self.argv = [str(a) for a in argv]
         self.log = Path(log)
         self.fh = open(self.log, "wb")
         self.p = subprocess.Popen(self.argv, stdout=self.fh, stderr=subprocess.STDOUT,
-                                  env=env, start_new_session=True)
+                                  env=env, cwd=cwd, start_new_session=True)
 
     def alive(self):
         return self.p.poll() is None
@@ -77,7 +77,7 @@ class Proc:
 
 
 class Relayd(Proc):
-    def __init__(self, args, tmp, name, fastpath="on"):
+    def __init__(self, args, tmp, name, fastpath="on", cwd=None):
         self.ctl = Path(tmp) / f"{name}.sock"
         self.name = name
         env = dict(os.environ)
@@ -86,7 +86,7 @@ class Relayd(Proc):
             env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
         super().__init__([RELAYD, "--ctl", self.ctl, f"--fastpath={fastpath}", "--grace", "2", "-D",
                           *args],
-                         Path(tmp) / f"{name}.log", env=env)
+                         Path(tmp) / f"{name}.log", env=env, cwd=cwd)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if not self.alive():
@@ -139,8 +139,8 @@ def procs(tmp_path):
     class Factory:
         tmp = tmp_path
 
-        def relayd(self, *args, name=None, fastpath="on"):
-            r = Relayd(list(args), tmp_path, name or f"relayd{len(started)}", fastpath)
+        def relayd(self, *args, name=None, fastpath="on", cwd=None):
+            r = Relayd(list(args), tmp_path, name or f"relayd{len(started)}", fastpath, cwd)
             started.append(r)
             return r
 

@@ -28,7 +28,9 @@ struct conn_info {
 	char client[NET_ADDRSTRLEN];
 	char user[64];
 	char target[300];
-	char stack[64];                 /* transport stack of the client and upstream sides */
+	char stack[128];                /* transport stack of the client and upstream sides */
+	char tls_client[80];            /* "TLSv1.3 TLS_AES_128_GCM_SHA256" or "" */
+	char tls_target[80];            /* the upstream side's TLS (a tls/wss dialer) */
 	uint64_t start_mono_ms;
 	uint64_t start_wall_ms;
 	_Atomic int path;

@@ -145,6 +145,10 @@ static void conn_json(const struct conn_info *ci, void *ud)
 		json_object_set_new(o, "start_unix_ms", json_integer((json_int_t)ci->start_wall_ms));
 		json_object_set_new(o, "error", json_string(ci->error));
 	}
+	if (o && ci->tls_client[0])
+		json_object_set_new(o, "tls_client", json_string(ci->tls_client));
+	if (o && ci->tls_target[0])
+		json_object_set_new(o, "tls_target", json_string(ci->tls_target));
 	json_array_append_new(cx->arr, o);
 }
 

@@ -47,6 +47,13 @@ struct stream_ops {
 	const char *(*error_text)(struct stream *s);
 	/* Local address of the socket at the bottom of the stack. */
 	int (*local_addr)(struct stream *s, struct sockaddr_storage *ss);
+	/* Optional: drive a layer's own opening handshake (TLS, WebSocket
+	 * upgrade) and every one below it: 1 done, 0 in progress (set interest
+	 * and call again on the callback), < 0 failed (see error_text). */
+	int (*handshake)(struct stream *s);
+	/* Optional: "TLSv1.3 TLS_AES_128_GCM_SHA256" of the TLS layer in the
+	 * stack, or NULL. */
+	const char *(*tls_info)(struct stream *s);
 };
 
 struct stream {
@@ -73,6 +80,16 @@ static inline const char *stream_error_text(struct stream *s)
 static inline int stream_local_addr(struct stream *s, struct sockaddr_storage *ss)
 {
 	return s->ops->local_addr(s, ss);
+}
+
+static inline int stream_handshake(struct stream *s)
+{
+	return s->ops->handshake ? s->ops->handshake(s) : 1;
+}
+
+static inline const char *stream_tls_info(struct stream *s)
+{
+	return s->ops->tls_info ? s->ops->tls_info(s) : NULL;
 }
 
 static inline void stream_set_cb(struct stream *s, stream_cb cb, void *ud)

@@ -20,6 +20,7 @@
 #include "net/loop.h"
 #include "net/stream.h"
 #include "proxy/closer.h"
+#include "proxy/conn_stack.h"
 #include "proxy/http_parse.h"
 #include "proxy/pipe.h"
 #include "proxy/relay_proto.h"
@@ -167,7 +168,6 @@ static void dialed(void *ud, struct stream *target, const char *err)
 	struct pipe_opts po = { 0 };
 	struct stream *client = s->client;
 	struct conn_info *ci = s->ci;
-	char stack[48];
 
 	s->route = NULL;
 	if (!target) {
@@ -193,8 +193,7 @@ static void dialed(void *ud, struct stream *target, const char *err)
 			return;
 		}
 	}
-	stream_describe(target, stack, sizeof(stack));
-	snprintf(ci->stack, sizeof(ci->stack), "tcp|%s", stack);
+	conn_note_streams(ci, client, target);
 	if (s->proto == P_SOCKS5) {
 		/* GOST puts the upstream connection's local address in BND */
 		struct sockaddr_storage ss;

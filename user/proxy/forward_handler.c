@@ -14,6 +14,7 @@
 #include "control/conns.h"
 #include "net/loop.h"
 #include "net/stream.h"
+#include "proxy/conn_stack.h"
 #include "proxy/pipe.h"
 #include "proxy/router.h"
 #include "proxy/service.h"
@@ -72,7 +73,6 @@ static void close_obj(struct loop_obj *o)
 static void dialed(void *ud, struct stream *target, const char *err)
 {
 	struct fwd_sess *s = ud;
-	char stack[48];
 
 	s->route = NULL;
 	if (!target) {
@@ -83,8 +83,7 @@ static void dialed(void *ud, struct stream *target, const char *err)
 	}
 	if (s->idx >= 0)
 		selector_mark_ok(&s->svc->fwd_sel, s->idx);
-	stream_describe(target, stack, sizeof(stack));
-	snprintf(s->ci->stack, sizeof(s->ci->stack), "tcp|%s", stack);
+	conn_note_streams(s->ci, s->client, target);
 	pipe_start(s->client, target, s->ci, NULL);
 	sess_free(s);
 }

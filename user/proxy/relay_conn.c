@@ -202,6 +202,11 @@ static const char *rc_error_text(struct stream *s)
 	return c->err[0] ? c->err : stream_error_text(c->lower);
 }
 
+static const char *rc_tls_info(struct stream *s)
+{
+	return stream_tls_info(((struct relay_conn *)s)->lower);
+}
+
 static int rc_local_addr(struct stream *s, struct sockaddr_storage *ss)
 {
 	return stream_local_addr(((struct relay_conn *)s)->lower, ss);
@@ -218,6 +223,7 @@ static const struct stream_ops relay_conn_ops = {
 	.describe = rc_describe,
 	.error_text = rc_error_text,
 	.local_addr = rc_local_addr,
+	.tls_info = rc_tls_info,
 };
 
 struct stream *relay_conn_new(struct stream *lower, const struct relay_conn_opts *o)

@@ -18,6 +18,7 @@
 #include "net/loop.h"
 #include "net/stream.h"
 #include "proxy/closer.h"
+#include "proxy/conn_stack.h"
 #include "proxy/dgram_pipe.h"
 #include "proxy/pipe.h"
 #include "proxy/relay_conn.h"
@@ -147,7 +148,6 @@ static void dialed(void *ud, struct stream *target, const char *err)
 	static const uint8_t ok[RELAY_HDR_LEN] = { RELAY_VERSION, RELAY_STATUS_OK, 0, 0 };
 	struct pipe_opts po = { 0 };
 	struct stream *client;
-	char stack[48];
 
 	s->route = NULL;
 	if (!target) {
@@ -161,6 +161,7 @@ static void dialed(void *ud, struct stream *target, const char *err)
 	if (s->svc->cfg->forwarder.n_nodes)
 		selector_mark_ok(&s->svc->fwd_sel, s->fwd_idx);
 	/* nodelay=false: the OK goes out with the target's first bytes (GOST's timing) */
+	conn_note_streams(s->ci, s->client, target);
 	ro.prefix = ok;
 	ro.prefix_len = sizeof(ok);
 	ro.send_now = s->o->nodelay;
@@ -173,8 +174,6 @@ static void dialed(void *ud, struct stream *target, const char *err)
 		sess_free(s);
 		return;
 	}
-	stream_describe(target, stack, sizeof(stack));
-	snprintf(s->ci->stack, sizeof(s->ci->stack), "tcp|%s", stack);
 	log_debug(&s->lc, "relay: %s <-> %s", s->ci->client, s->ci->target);
 	if (s->udp) {
 		struct dgram_pipe_opts dpo = {
@@ -316,9 +315,10 @@ static void on_readable(struct stream *st, unsigned events, void *ud)
 		if (r == -EAGAIN)
 			break;
 		if (r < 0) {
-			char why[96];
+			const char *t = stream_error_text(s->client);
+			char why[200];
 
-			snprintf(why, sizeof(why), "read request: %s", strerror((int)-r));
+			snprintf(why, sizeof(why), "read request: %s", t ? t : strerror((int)-r));
 			drop(s, why);
 			return;
 		}

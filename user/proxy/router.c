@@ -21,6 +21,7 @@
 #include "proxy/relay_conn.h"
 #include "proxy/relay_proto.h"
 #include "proxy/selector.h"
+#include "proxy/transport.h"
 
 enum connector_type { CONN_RELAY, CONN_FORWARD };
 
@@ -32,6 +33,7 @@ struct node_rt {
 	const char *user, *pass;        /* NULL user: no USER_AUTH */
 	bool nodelay;
 	long connect_timeout_ms;
+	struct transport *tp;           /* the node's dialer (NULL: tcp) */
 };
 
 struct hop_rt {
@@ -56,6 +58,7 @@ struct route {
 	struct dial *dial;
 	struct stream *s;
 	size_t hop;                     /* hop whose connector runs next */
+	size_t shaken;                  /* hops whose dialer handshake is done */
 	struct node_rt *node[16];       /* node picked per hop */
 	int node_idx[16];
 	bool waiting;                   /* nodelay: waiting for a relay response */
@@ -88,9 +91,8 @@ static int node_init(struct node_rt *n, const struct cfg_node *cfg, char *err, s
 			 cfg->name, cfg->connector);
 		return -EINVAL;
 	}
-	if (strcmp(cfg->dialer, "tcp")) {
-		snprintf(err, errlen, "node %s: dialer '%s' is not supported yet (tcp)", cfg->name,
-			 cfg->dialer);
+	if (transport_dialer_new(cfg, &n->tp, mdErr, sizeof(mdErr))) {
+		snprintf(err, errlen, "node %s: %s", cfg->name, mdErr);
 		return -EINVAL;
 	}
 	if (cfg_md_bool(&cfg->connector_md, "nodelay", false, &nodelay, mdErr, sizeof(mdErr)) ||
@@ -158,6 +160,8 @@ void router_free(struct router *r)
 		return;
 	for (size_t h = 0; h < r->n_hops; h++) {
 		selector_fini(&r->hops[h].sel);
+		for (size_t k = 0; r->hops[h].nodes && k < r->hops[h].n; k++)
+			transport_free(r->hops[h].nodes[k].tp);
 		free(r->hops[h].nodes);
 	}
 	free(r->hops);
@@ -308,13 +312,62 @@ static int connect_through(struct route *rt, size_t h, const char *network, cons
 	return 0;
 }
 
+static void handshake_event(struct stream *s, unsigned events, void *ud)
+{
+	struct route *rt = ud;
+	int rc;
+
+	(void)s;
+	(void)events;
+	rc = stream_handshake(rt->s);
+	if (rc == 0) {
+		stream_want(rt->s, STREAM_RD | STREAM_WR);
+		return;
+	}
+	if (rc < 0) {
+		const char *t = stream_error_text(rt->s);
+
+		selector_mark_failed(&rt->r->hops[rt->shaken].sel, rt->node_idx[rt->shaken]);
+		finish(rt, "node %s: %s", rt->node[rt->shaken]->cfg->addr, t ? t : strerror(-rc));
+		return;
+	}
+	rt->shaken++;
+	advance(rt);
+}
+
+/* GOST's dialer Handshake: put hop h's data channel (TLS, WebSocket) on the
+ * stream that reaches its node, before its connector speaks.  Returns 1
+ * while waiting for the peer, 0 when done, -1 when finished with an error. */
+static int dialer_handshake(struct route *rt, size_t h)
+{
+	if (!rt->node[h]->tp) {
+		rt->shaken++;
+		return 0;
+	}
+	rt->s = transport_wrap(rt->node[h]->tp, rt->s);
+	if (!rt->s) {
+		finish(rt, "out of memory");
+		return -1;
+	}
+	stream_set_cb(rt->s, handshake_event, rt);
+	handshake_event(rt->s, 0, rt);
+	return 1;
+}
+
 static void advance(struct route *rt)
 {
 	while (rt->hop < rt->r->n_hops) {
-		size_t h = rt->hop++;
-		bool last = rt->hop == rt->r->n_hops;
+		size_t h = rt->hop;
+		bool last = h + 1 == rt->r->n_hops;
 		char next[300];
 		int rc;
+
+		if (rt->shaken == h) {
+			if (dialer_handshake(rt, h))
+				return;
+			continue;
+		}
+		rt->hop++;
 
 		if (last) {
 			util_strcpy(next, sizeof(next), rt->addr);

@@ -17,6 +17,7 @@
 #include "net/addr.h"
 #include "net/stream.h"
 #include "proxy/router.h"
+#include "proxy/transport.h"
 
 #define ACCEPT_BATCH 64
 #define ACCEPT_PAUSE_MS 100
@@ -59,6 +60,7 @@ static void service_free(struct service *s)
 	if (s->h && s->h->fini)
 		s->h->fini(s);
 	router_free(s->router);
+	transport_free(s->transport);
 	selector_fini(&s->fwd_sel);
 	free(s->ls);
 	cfg_ref_put(s->cref);
@@ -130,6 +132,8 @@ static void accept_cb(struct loop_io *io, uint32_t events)
 		net_set_nodelay(fd, true);
 		atomic_fetch_add(&svc->requests, 1);
 		client = tcp_stream_new(sl->w->loop, fd);
+		if (client && svc->transport)
+			client = transport_wrap(svc->transport, client);
 		if (!client)
 			continue;
 		/* the handler's session holds the service until its handshake ends */
@@ -176,9 +180,10 @@ static int service_init(struct service *s, const struct cfg_service *c,
 			 c->handler);
 		return -EINVAL;
 	}
-	if (strcmp(c->listener, "tcp") && strcmp(c->listener, "udp")) {
-		snprintf(err, errlen, "service %s: listener '%s' is not implemented yet", c->name,
-			 c->listener);
+	/* UDP services read datagrams on the bound socket: no stream transport */
+	if (strcmp(c->listener, "udp") &&
+	    transport_listener_new(s->cref->cfg, c, &s->transport, why, sizeof(why))) {
+		snprintf(err, errlen, "service %s: %s", c->name, why);
 		return -EINVAL;
 	}
 	if (!strcmp(c->listener, "udp") != !!s->h->readable) {

@@ -22,6 +22,7 @@ struct cfg_service;
 struct router;
 struct service;
 struct stream;
+struct transport;
 
 struct worker {
 	int id;
@@ -69,6 +70,7 @@ struct service {
 	const struct handler_ops *h;
 	void *hdata;                    /* handler options */
 	struct router *router;          /* the handler's chain, or direct */
+	struct transport *transport;    /* the listener's data channel (NULL: tcp) */
 	struct selector fwd_sel;        /* forwarder nodes */
 	int lfd;
 	int dgram_worker;               /* datagram services: the worker that reads lfd */
