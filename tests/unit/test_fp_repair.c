@@ -147,11 +147,12 @@ static void test_ring_overrun_is_refused(void)
 	size_t len;
 
 	passed_init(&p);
+	passed_add(&p, 20, 0);
 	for (int i = 0; i < FP_SKIPS + 1; i++)
 		passed_add(&p, 20, 5);
 	len = 10;
-	memcpy(buf, p.bytes, len);
-	CHECK_INT(fp_cut_skips(&st, &p.c, 0, buf, &len), -1);
+	memcpy(buf, p.bytes + 20, len);
+	CHECK_INT(fp_cut_skips(&st, &p.c, 20, buf, &len), -1);
 }
 
 static void test_record_for_bytes_already_forwarded_is_refused(void)
