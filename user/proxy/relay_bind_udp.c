@@ -1,0 +1,198 @@
+/* UDP BIND on the relay server (see relay_bind.h): a UDP socket on the
+ * requested address; frames from the client go to their ADDR, datagrams
+ * received go back framed with their source as ADDR.  The socket is read
+ * with udp.bufferSize bytes (longer datagrams are truncated, as in GOST). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "config/config.h"
+#include "control/conns.h"
+#include "net/addr.h"
+#include "net/loop.h"
+#include "net/stream.h"
+#include "proxy/relay_bind.h"
+#include "proxy/relay_conn.h"
+#include "proxy/relay_proto.h"
+#include "proxy/service.h"
+#include "proxy/udp_tun.h"
+
+#define READ_BATCH 32
+
+struct udp_bind {
+	struct loop_obj obj;
+	struct loop *loop;
+	struct service *svc;
+	struct conn_info *ci;
+	struct udp_tun *tun;
+	struct loop_io uio;
+	uint8_t *buf;
+	size_t bufsize;
+	char bound[NET_ADDRSTRLEN];
+	char name[128];
+	struct log_ctx lc;
+	uint64_t dropped;
+};
+
+static void bind_end(struct udp_bind *b, const char *why)
+{
+	log_info(&b->lc, "bind: %s/udp closed: %s (%llu datagrams dropped)", b->bound, why,
+		 (unsigned long long)b->dropped);
+	conns_set_error(b->ci, "%s", why);
+	loop_io_stop(b->loop, &b->uio);
+	close(b->uio.fd);
+	udp_tun_free(b->tun);
+	loop_obj_del(b->loop, &b->obj);
+	conns_done(b->ci);
+	service_put(b->svc);
+	free(b->buf);
+	free(b);
+}
+
+static void tun_closed(void *ud, const char *why)
+{
+	bind_end(ud, why);
+}
+
+static int addr_to_sockaddr(const struct relay_addr *a, struct sockaddr_storage *ss,
+			    socklen_t *len)
+{
+	char text[300], host[256];
+	uint16_t port;
+
+	if (relay_addr_format(a, text, sizeof(text)) < 0 ||
+	    net_split_hostport(text, host, sizeof(host), &port))
+		return -EINVAL;
+	if (!host[0])
+		util_strcpy(host, sizeof(host), "127.0.0.1");   /* ":53" is the local host */
+	return net_parse_ip(host, port, ss, len) ? 0 : -EAFNOSUPPORT;
+}
+
+/* client → destination */
+static void tun_datagram(void *ud, const struct relay_addr *a, const uint8_t *data, size_t len)
+{
+	struct udp_bind *b = ud;
+	struct sockaddr_storage ss;
+	socklen_t sl = 0;
+	int rc = addr_to_sockaddr(a, &ss, &sl);
+
+	if (rc) {
+		char text[300] = "?";
+
+		relay_addr_format(a, text, sizeof(text));
+		log_debug(&b->lc, "bind: %s/udp: drop datagram to %s: %s", b->bound, text,
+			  rc == -EAFNOSUPPORT ? "only IP destinations are supported"
+					      : "bad address");
+		b->dropped++;
+		return;
+	}
+	if (sendto(b->uio.fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0) {
+		log_debug(&b->lc, "bind: %s/udp: sendto: %s", b->bound, strerror(errno));
+		b->dropped++;
+		return;
+	}
+	conns_add_user(b->ci, 1, len);
+}
+
+/* destination → client */
+static void udp_cb(struct loop_io *io, uint32_t events)
+{
+	struct udp_bind *b = CONTAINER_OF(io, struct udp_bind, uio);
+
+	(void)events;
+	for (int i = 0; i < READ_BATCH; i++) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		struct relay_addr a;
+		ssize_t n = recvfrom(io->fd, b->buf, b->bufsize, MSG_DONTWAIT | MSG_TRUNC,
+				     (struct sockaddr *)&from, &fl);
+
+		if (n < 0)
+			return;         /* EAGAIN, or an ICMP error for an earlier send */
+		if ((size_t)n > b->bufsize)
+			n = (ssize_t)b->bufsize;
+		if (!n || relay_addr_from_sockaddr(&a, (struct sockaddr *)&from) ||
+		    udp_tun_send(b->tun, &a, b->buf, (size_t)n)) {
+			b->dropped++;
+			continue;
+		}
+		conns_add_user(b->ci, 0, (uint64_t)n);
+	}
+}
+
+static void close_obj(struct loop_obj *o)
+{
+	bind_end(CONTAINER_OF(o, struct udp_bind, obj), "relayd shutting down");
+}
+
+void relay_bind_udp(struct relay_bind_req *r)
+{
+	static const struct udp_tun_callbacks cbs = { .datagram = tun_datagram,
+						      .closed = tun_closed };
+	struct relay_conn_opts ro = { 0 };
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	uint8_t resp[64];
+	struct relay_writer w;
+	struct relay_addr a;
+	struct stream *conn;
+	struct udp_bind *b;
+	char why[160];
+	int fd, n;
+
+	fd = net_listen(r->addr, SOCK_DGRAM, 0, why, sizeof(why));
+	if (fd < 0) {
+		relay_bind_refuse(r, RELAY_STATUS_OK, why);     /* GOST: no response */
+		return;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b || !(b->buf = malloc(r->o->udp_buffer_size)) ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl)) {
+		if (b)
+			free(b->buf);
+		free(b);
+		close(fd);
+		relay_bind_refuse(r, RELAY_STATUS_INTERNAL_SERVER_ERROR, "out of memory");
+		return;
+	}
+	b->bufsize = r->o->udp_buffer_size;
+	net_format_sockaddr((struct sockaddr *)&ss, b->bound, sizeof(b->bound));
+	relay_w_begin(&w, resp, sizeof(resp), RELAY_STATUS_OK);
+	if (relay_addr_from_sockaddr(&a, (struct sockaddr *)&ss) == 0)
+		relay_w_addr(&w, &a);
+	n = relay_w_finish(&w);
+	ro.prefix = resp;
+	ro.prefix_len = n > 0 ? (size_t)n : 0;
+	ro.send_now = true;
+	conn = relay_conn_new(r->client, &ro);
+	r->client = NULL;
+	b->loop = r->loop;
+	b->svc = r->svc;
+	b->ci = r->ci;
+	snprintf(b->name, sizeof(b->name), "%s-ep-%s", r->svc->cfg->name, b->bound);
+	b->lc = (struct log_ctx){ .kind = "handler", .service = b->name, .remote = b->ci->client,
+				  .user = b->ci->user[0] ? b->ci->user : NULL };
+	loop_io_init(&b->uio, fd, udp_cb);
+	b->tun = conn ? udp_tun_new(conn, &cbs, b, r->pending, r->pending_len) : NULL;
+	if (!b->tun || loop_io_set(b->loop, &b->uio, EPOLLIN)) {
+		udp_tun_free(b->tun);
+		close(fd);
+		conns_set_error(b->ci, "bind: out of memory");
+		conns_done(b->ci);
+		free(b->buf);
+		free(b);
+		return;
+	}
+	service_get(b->svc);
+	snprintf(why, sizeof(why), "bind %s/udp", b->bound);
+	conns_set_target(b->ci, why);
+	conns_set_path(b->ci, CONN_PATH_USER);
+	loop_obj_add(b->loop, &b->obj, close_obj);
+	loop_obj_tag(&b->obj, b->ci->id);
+	log_info(&b->lc, "bind on %s/udp OK", b->bound);
+}
