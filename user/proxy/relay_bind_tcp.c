@@ -75,6 +75,7 @@ static void session_accept(void *ud, struct stream *st)
 static void serve_conn(struct tcp_bind *b, int fd, const struct sockaddr_storage *peer)
 {
 	uint8_t hdr[64];
+	char link[NET_ADDRSTRLEN + 32];
 	struct relay_writer w;
 	struct relay_addr a;
 	struct pipe_opts po = { 0 };
@@ -92,7 +93,10 @@ static void serve_conn(struct tcp_bind *b, int fd, const struct sockaddr_storage
 		return;
 	}
 	conns_set_user(ci, b->ci->user);
-	conns_set_target(ci, b->ci->client);
+	/* relayctl links the stream to its BIND: "bind#<id> <owner's address>" */
+	snprintf(link, sizeof(link), "bind#%llu %s", (unsigned long long)b->ci->id,
+		 b->ci->client);
+	conns_set_target(ci, link);
 	st = smux_open(b->ss);
 	if (!st) {
 		conns_set_error(ci, "bind session is gone or out of memory");

@@ -1,0 +1,133 @@
+"""Remote port forwarding end to end, relayd on both sides: rtcp exposing a
+real HTTP server and rudp exposing a real DNS server (dnsmasq) through a relay
+BIND, used from the server side with curl and dig; the rtcp listener survives
+the relay server being killed and restarted; relayctl shows each BIND."""
+import concurrent.futures
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import RELAYD, free_port, have, wait_port
+
+
+def wait_for(pred, timeout=20, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise TimeoutError(what)
+
+
+@pytest.fixture
+def www(procs, tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    sums = {}
+    for i in range(100):
+        data = os.urandom(1000 + 997 * i)
+        (root / f"f{i}").write_bytes(data)
+        sums[f"f{i}"] = hashlib.sha256(data).hexdigest()
+    port = free_port()
+    p = procs.proc(["/usr/bin/python3", "-m", "http.server", port, "--bind", "127.0.0.1",
+                    "--directory", root], "http")
+    wait_port(port)
+    p.port, p.sums = port, sums
+    return p
+
+
+def relay_server(procs, port, killable=False):
+    args = ["-L", f"relay://:{port}?bind=true"]
+    if killable:
+        # a plain process: the test kills it, so teardown must not judge its exit code
+        p = procs.proc([RELAYD, "--ctl", procs.tmp / f"srv-{port}-{time.monotonic()}.sock",
+                        "--fastpath=off", *args], f"srv-{time.monotonic()}")
+        wait_port(port)
+        return p
+    return procs.relayd(*args, name="server")
+
+
+def fetch(port, name):
+    r = subprocess.run(["curl", "-sS", "--max-time", "60", f"http://127.0.0.1:{port}/{name}"],
+                       capture_output=True, timeout=90)
+    assert r.returncode == 0, r.stderr
+    return hashlib.sha256(r.stdout).hexdigest()
+
+
+def serves(port, name="f0"):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.sendall(f"GET /{name} HTTP/1.0\r\n\r\n".encode())
+            s.settimeout(5)
+            return s.recv(12).startswith(b"HTTP/1.0 200")
+    except OSError:
+        return False
+
+
+def test_rtcp_exposes_an_http_server_100_concurrent_fetches(procs, www):
+    sp, bp = free_port(), free_port()
+    srv = relay_server(procs, sp)
+    procs.relayd("-L", f"rtcp://:{bp}/127.0.0.1:{www.port}", "-F", f"relay://127.0.0.1:{sp}",
+                 name="client")
+    wait_for(lambda: serves(bp), what="the rtcp BIND never served")
+    names = sorted(www.sums)
+    with concurrent.futures.ThreadPoolExecutor(100) as ex:
+        got = dict(zip(names, ex.map(lambda n: fetch(bp, n), names)))
+    assert got == www.sums
+    # relayctl on the server: the BIND with its address and owner
+    # relayctl on the server: the BIND with its address and owner, and a live
+    # stream linked to it with its bytes
+    with socket.create_connection(("127.0.0.1", bp)) as s:
+        s.sendall(b"GET /f1 HTTP/1.0\r\n")
+        binds = [c for c in srv.conns() if c["target"].startswith("bind ")]
+        assert len(binds) == 1 and binds[0]["target"] == f"bind [::]:{bp}"
+        assert binds[0]["client"].startswith("127.0.0.1:")
+        streams = wait_for(lambda: [c for c in srv.conns() if c["proto"] == "bind"
+                                    and c["bytes_up"] > 0])
+        assert streams[0]["target"] == f"bind#{binds[0]['id']} {binds[0]['client']}"
+        assert streams[0]["client"] == "127.0.0.1:%d" % s.getsockname()[1]
+        assert streams[0]["stack"].startswith("tcp|smux#")
+
+
+def test_rtcp_reconnects_after_the_relay_server_is_killed(procs, www):
+    sp, bp = free_port(), free_port()
+    first = relay_server(procs, sp, killable=True)
+    procs.relayd("-L", f"rtcp://:{bp}/127.0.0.1:{www.port}", "-F", f"relay://127.0.0.1:{sp}",
+                 name="client")
+    wait_for(lambda: serves(bp), what="the rtcp BIND never served")
+    first.stop(signal.SIGKILL)
+    wait_for(lambda: not serves(bp), what="the bound port outlived its server")
+    relay_server(procs, sp, killable=True)
+    wait_for(lambda: serves(bp), timeout=60, what="rtcp did not bind again")
+    assert fetch(bp, "f42") == www.sums["f42"]
+
+
+@pytest.mark.skipif(not (have("dnsmasq") and have("dig")), reason="needs dnsmasq and dig")
+def test_rudp_exposes_dnsmasq_to_dig_on_the_server_side(procs, tmp_path):
+    dns, sp, bp = free_port(), free_port(), free_port()
+    hosts = tmp_path / "hosts"
+    hosts.write_text("192.0.2.55 bind-test.example\n")
+    procs.proc(["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", f"--addn-hosts={hosts}",
+                "--listen-address=127.0.0.1", "--bind-interfaces", f"--port={dns}",
+                "--user=root", f"--pid-file={tmp_path / 'dnsmasq.pid'}"], "dnsmasq")
+    srv = relay_server(procs, sp)
+    procs.relayd("-L", f"rudp://:{bp}/127.0.0.1:{dns}", "-F", f"relay://127.0.0.1:{sp}",
+                 name="client")
+
+    def dig():
+        r = subprocess.run(["dig", "+short", "+time=1", "+tries=1", "-p", str(bp), "@127.0.0.1",
+                            "bind-test.example"], capture_output=True, text=True, timeout=10)
+        return r.stdout.strip()
+
+    assert wait_for(lambda: dig() == "192.0.2.55", what="no DNS answer through rudp")
+    for _ in range(5):
+        assert dig() == "192.0.2.55"
+    binds = [c for c in srv.conns() if c["target"].startswith("bind ")]
+    assert len(binds) == 1 and binds[0]["target"] == f"bind [::]:{bp}/udp"
+    assert binds[0]["bytes_up"] > 0 and binds[0]["bytes_down"] > 0
