@@ -194,6 +194,14 @@ def test_udp_bind_frames_datagrams_both_ways(procs):
     echo.sendto(b"answer", ("127.0.0.1", bound))
     want = udp_frame("127.0.0.1", echo.getsockname()[1], b"answer")
     assert rw.recv_exact(s, len(want)) == want
+    # relayctl: the BIND, and the peer it talked to with its bytes each way
+    conns = r.conns()
+    b = [c for c in conns if c["target"] == f"bind [::]:{bound}/udp"]
+    assert len(b) == 1 and b[0]["bytes_up"] == 15 and b[0]["bytes_down"] == 6
+    peers = [c for c in conns if c["proto"] == "bind-udp"]
+    assert len(peers) == 1 and peers[0]["client"] == "127.0.0.1:%d" % echo.getsockname()[1]
+    assert peers[0]["target"] == f"bind#{b[0]['id']} {b[0]['client']}"
+    assert (peers[0]["bytes_up"], peers[0]["bytes_down"]) == (15, 6)
     s.close()
     r.wait_idle()
 

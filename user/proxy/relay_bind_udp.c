@@ -3,9 +3,11 @@
  * received go back framed with their source as ADDR.  The socket is read
  * with udp.bufferSize bytes (longer datagrams are truncated, as in GOST). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +25,17 @@
 #include "proxy/udp_tun.h"
 
 #define READ_BATCH 32
+#define MAX_PEERS 256                   /* listed in relayctl; more are relayed unlisted */
+#define PEER_IDLE_MS 60000
+#define SWEEP_MS 5000
+
+/* One remote address the BIND exchanged datagrams with, for relayctl. */
+struct udp_peer {
+	struct udp_peer *next;
+	struct sockaddr_storage sa;
+	struct conn_info *ci;
+	uint64_t last;
+};
 
 struct udp_bind {
 	struct loop_obj obj;
@@ -37,13 +50,116 @@ struct udp_bind {
 	char name[128];
 	struct log_ctx lc;
 	uint64_t dropped;
+	struct udp_peer *peers;
+	size_t n_peers;
+	struct loop_timer sweep;
 };
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	if (a->ss_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (b->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+	}
+	return false;
+}
+
+/* The registry entry of a peer (created on first use), or NULL past the cap. */
+static struct conn_info *peer_ci(struct udp_bind *b, const struct sockaddr *sa, socklen_t len)
+{
+	struct udp_peer *p;
+	char link[NET_ADDRSTRLEN + 32];
+
+	for (p = b->peers; p; p = p->next)
+		if (same_addr(&p->sa, sa))
+			break;
+	if (!p) {
+		if (b->n_peers >= MAX_PEERS || len > sizeof(p->sa) || !(p = calloc(1, sizeof(*p))))
+			return NULL;
+		p->ci = conns_new(b->svc->cfg->name, "bind-udp", sa);
+		if (!p->ci) {
+			free(p);
+			return NULL;
+		}
+		memcpy(&p->sa, sa, len);
+		conns_set_user(p->ci, b->ci->user);
+		snprintf(link, sizeof(link), "bind#%llu %s", (unsigned long long)b->ci->id,
+			 b->ci->client);
+		conns_set_target(p->ci, link);
+		conns_set_path(p->ci, CONN_PATH_USER);
+		util_strcpy(p->ci->stack, sizeof(p->ci->stack), "udp|relay");
+		p->next = b->peers;
+		b->peers = p;
+		b->n_peers++;
+	}
+	p->last = loop_now(b->loop);
+	return p->ci;
+}
+
+static void peers_sweep(struct udp_bind *b, bool all)
+{
+	struct udp_peer **pp = &b->peers;
+	uint64_t now = loop_now(b->loop);
+
+	while (*pp) {
+		struct udp_peer *p = *pp;
+
+		if (all || now - p->last >= PEER_IDLE_MS) {
+			*pp = p->next;
+			conns_done(p->ci);
+			free(p);
+			b->n_peers--;
+		} else {
+			pp = &p->next;
+		}
+	}
+}
+
+static void sweep_cb(struct loop_timer *t)
+{
+	struct udp_bind *b = CONTAINER_OF(t, struct udp_bind, sweep);
+
+	peers_sweep(b, false);
+	loop_timer_start(b->loop, &b->sweep, SWEEP_MS);
+}
+
+static void count(struct udp_bind *b, const struct sockaddr *sa, socklen_t len, int up,
+		  size_t n)
+{
+	const struct sockaddr_in6 *s6 = (const void *)sa;
+	struct sockaddr_in v4 = { .sin_family = AF_INET };
+	struct conn_info *pci;
+
+	/* the dual-stack socket reports IPv4 peers v4-mapped: one peer, one entry */
+	if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		v4.sin_port = s6->sin6_port;
+		memcpy(&v4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+		sa = (const struct sockaddr *)&v4;
+		len = sizeof(v4);
+	}
+	pci = peer_ci(b, sa, len);
+
+	conns_add_user(b->ci, up, n);
+	if (pci)
+		conns_add_user(pci, up, n);
+}
 
 static void bind_end(struct udp_bind *b, const char *why)
 {
 	log_info(&b->lc, "bind: %s/udp closed: %s (%llu datagrams dropped)", b->bound, why,
 		 (unsigned long long)b->dropped);
 	conns_set_error(b->ci, "%s", why);
+	loop_timer_stop(b->loop, &b->sweep);
+	peers_sweep(b, true);
 	loop_io_stop(b->loop, &b->uio);
 	close(b->uio.fd);
 	udp_tun_free(b->tun);
@@ -96,7 +212,7 @@ static void tun_datagram(void *ud, const struct relay_addr *a, const uint8_t *da
 		b->dropped++;
 		return;
 	}
-	conns_add_user(b->ci, 1, len);
+	count(b, (struct sockaddr *)&ss, sl, 1, len);
 }
 
 /* destination → client */
@@ -121,7 +237,7 @@ static void udp_cb(struct loop_io *io, uint32_t events)
 			b->dropped++;
 			continue;
 		}
-		conns_add_user(b->ci, 0, (uint64_t)n);
+		count(b, (struct sockaddr *)&from, fl, 0, (size_t)n);
 	}
 }
 
@@ -178,6 +294,7 @@ void relay_bind_udp(struct relay_bind_req *r)
 	b->lc = (struct log_ctx){ .kind = "handler", .service = b->name, .remote = b->ci->client,
 				  .user = b->ci->user[0] ? b->ci->user : NULL };
 	loop_io_init(&b->uio, fd, udp_cb);
+	loop_timer_init(&b->sweep, sweep_cb);
 	b->tun = conn ? udp_tun_new(conn, &cbs, b, r->pending, r->pending_len) : NULL;
 	if (!b->tun || loop_io_set(b->loop, &b->uio, EPOLLIN)) {
 		udp_tun_free(b->tun);
@@ -194,5 +311,6 @@ void relay_bind_udp(struct relay_bind_req *r)
 	conns_set_path(b->ci, CONN_PATH_USER);
 	loop_obj_add(b->loop, &b->obj, close_obj);
 	loop_obj_tag(&b->obj, b->ci->id);
+	loop_timer_start(b->loop, &b->sweep, SWEEP_MS);
 	log_info(&b->lc, "bind on %s/udp OK", b->bound);
 }
