@@ -131,3 +131,58 @@ def test_rudp_exposes_dnsmasq_to_dig_on_the_server_side(procs, tmp_path):
     binds = [c for c in srv.conns() if c["target"].startswith("bind ")]
     assert len(binds) == 1 and binds[0]["target"] == f"bind [::]:{bp}/udp"
     assert binds[0]["bytes_up"] > 0 and binds[0]["bytes_down"] > 0
+
+
+def socks5_udp_associate(port):
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.sendall(b"\x05\x01\x00")
+    assert c.recv(2) == b"\x05\x00"
+    c.sendall(b"\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00")
+    rep = c.recv(10)
+    return c, rep
+
+
+@pytest.mark.parametrize("scheme", ["socks5", "auto"])
+def test_socks5_udp_associate_goes_through_a_relay_udp_bind(procs, scheme):
+    sp, lp = free_port(), free_port()
+    relay_server(procs, sp)
+    procs.relayd("-L", f"{scheme}://:{lp}?udp=true", "-F", f"relay://127.0.0.1:{sp}",
+                 name="client")
+    echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    echo.bind(("127.0.0.1", 0))
+    echo.settimeout(10)
+    ep = echo.getsockname()[1]
+    c, rep = socks5_udp_associate(lp)
+    assert rep[:4] == b"\x05\x00\x00\x01" and rep[4:8] == socket.inet_aton("127.0.0.1")
+    relay_port = int.from_bytes(rep[8:10], "big")
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(10)
+    hdr = b"\x00\x00\x00\x01" + socket.inet_aton("127.0.0.1") + ep.to_bytes(2, "big")
+    for i in range(5):
+        payload = os.urandom(100 + i * 300)
+        u.sendto(hdr + payload, ("127.0.0.1", relay_port))
+        data, src = echo.recvfrom(65536)
+        assert data == payload
+        echo.sendto(data[::-1], src)
+        back, _ = u.recvfrom(65536)
+        assert back == hdr + payload[::-1]      # the source (the echo server) in the header
+    c.close()
+
+
+def test_socks5_udp_associate_is_not_allowed_without_udp_true(procs):
+    sp, lp = free_port(), free_port()
+    relay_server(procs, sp)
+    procs.relayd("-L", f"socks5://:{lp}", "-F", f"relay://127.0.0.1:{sp}", name="client")
+    c, rep = socks5_udp_associate(lp)
+    assert rep[:2] == b"\x05\x02"
+    c.close()
+
+
+def test_socks5_udp_associate_fails_when_the_server_refuses_bind(procs):
+    sp, lp = free_port(), free_port()
+    procs.relayd("-L", f"relay://:{sp}", name="server")        # no bind=true
+    procs.relayd("-L", f"socks5://:{lp}?udp=true", "-F", f"relay://127.0.0.1:{sp}",
+                 name="client")
+    c, rep = socks5_udp_associate(lp)
+    assert rep[:2] == b"\x05\x01"                               # GOST: Failure
+    c.close()
