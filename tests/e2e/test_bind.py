@@ -218,12 +218,27 @@ def test_bind_refusals_get_the_right_status(procs):
     assert bind(r.port, 80)[1] == 3
     assert bind(r.port, 19999)[1] == 3
     busy.close()
+    # a UDP port in use: GOST closes without any response
+    ubusy = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    ubusy.bind(("::", 0))
+    s = rw.connect(r.port)
+    s.sendall(rw.request(rw.BIND | rw.FUDP, rw.network(1),
+                         rw.addr("0.0.0.0", ubusy.getsockname()[1])))
+    assert rw.read_all(s) == b""
+    ubusy.close()
+    # an unsupported network: 01
+    s = rw.connect(r.port)
+    s.sendall(rw.request(rw.BIND, rw.network(0x10), rw.addr("0.0.0.0", free_port())))
+    assert rw.read_all(s) == b"\x01\x01\x00\x00"
 
 
 def test_bind_needs_credentials_where_users_exist(procs):
     r = relay_server(procs, query="bind=true&skipauth=127.0.0.1", url="relay://alice:pw@:{port}")
     assert bind(r.port, free_port())[1] == 2
     assert bind(r.port, free_port(), auth=[rw.user_auth("alice", "bad")])[1] == 2
-    s, status, _ = bind(r.port, free_port(), auth=[rw.user_auth("alice", "pw")])
+    bp = free_port()
+    s, status, _ = bind(r.port, bp, auth=[rw.user_auth("alice", "pw")])
     assert status == 0
+    owner = [c for c in r.conns() if c["target"] == f"bind [::]:{bp}"]
+    assert len(owner) == 1 and owner[0]["user"] == "alice"
     s.close()
