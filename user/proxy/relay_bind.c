@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "base/log.h"
 #include "config/config.h"
@@ -19,6 +20,7 @@
 #include "net/addr.h"
 #include "net/stream.h"
 #include "proxy/closer.h"
+#include "proxy/relay_conn.h"
 #include "proxy/relay_proto.h"
 #include "proxy/service.h"
 #include "proxy/smux_md.h"
@@ -181,4 +183,60 @@ void relay_bind_start(struct relay_bind_req *r)
 		relay_bind_udp(r);
 	else
 		relay_bind_tcp(r);
+}
+
+struct stream *relay_bind_answer(struct relay_bind_req *r, int fd, struct relay_bind_common *c)
+{
+	struct relay_conn_opts ro = { 0 };
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct relay_writer w;
+	struct relay_addr a;
+	uint8_t resp[64];
+	int n;
+
+	relay_w_begin(&w, resp, sizeof(resp), RELAY_STATUS_OK);
+	if (!getsockname(fd, (struct sockaddr *)&ss, &sl)) {
+		net_format_sockaddr((struct sockaddr *)&ss, c->bound, sizeof(c->bound));
+		if (relay_addr_from_sockaddr(&a, (struct sockaddr *)&ss) == 0)
+			relay_w_addr(&w, &a);
+	}
+	n = relay_w_finish(&w);
+	c->loop = r->loop;
+	c->svc = r->svc;
+	c->ci = r->ci;
+	snprintf(c->name, sizeof(c->name), "%s-ep-%s", r->svc->cfg->name, c->bound);
+	c->lc = (struct log_ctx){ .kind = "handler", .service = c->name, .remote = c->ci->client,
+				  .user = c->ci->user[0] ? c->ci->user : NULL };
+	/* the answer goes out now; whatever the BIND carries follows it */
+	ro.prefix = resp;
+	ro.prefix_len = n > 0 ? (size_t)n : 0;
+	ro.send_now = true;
+	r->ci = NULL;
+	return relay_conn_new(r->client, &ro);
+}
+
+void relay_bind_register(struct relay_bind_common *c, const char *suffix,
+			 void (*close)(struct loop_obj *o))
+{
+	char target[NET_ADDRSTRLEN + 16];
+
+	service_get(c->svc);
+	snprintf(target, sizeof(target), "bind %s%s", c->bound, suffix);
+	conns_set_target(c->ci, target);
+	conns_set_path(c->ci, CONN_PATH_USER);
+	loop_obj_add(c->loop, &c->obj, close);
+	loop_obj_tag(&c->obj, c->ci->id);
+}
+
+void relay_bind_unregister(struct relay_bind_common *c)
+{
+	loop_obj_del(c->loop, &c->obj);
+	conns_done(c->ci);
+	service_put(c->svc);
+}
+
+void relay_bind_link(const struct relay_bind_common *c, char *out, size_t cap)
+{
+	snprintf(out, cap, "bind#%llu %s", (unsigned long long)c->ci->id, c->ci->client);
 }

@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/log.h"
+#include "net/addr.h"
+#include "net/loop.h"
 #include "net/smux_session.h"
 
 struct cfg_md;
@@ -52,6 +55,32 @@ struct relay_bind_req {
 };
 
 void relay_bind_start(struct relay_bind_req *r);
+
+/* internal: what a TCP and a UDP BIND share once listening: the owner's
+ * registry entry, the service reference, names for logs and relayctl */
+struct relay_bind_common {
+	struct loop_obj obj;
+	struct loop *loop;
+	struct service *svc;
+	struct conn_info *ci;           /* the BIND (control) connection */
+	char bound[NET_ADDRSTRLEN];
+	char name[128];                 /* GOST's "<service>-ep-<addr>" */
+	struct log_ctx lc;
+};
+
+/* Answers OK with the address fd is bound to and returns the client stream
+ * wrapped so that the answer goes out ahead of anything written after it;
+ * takes over r->client and r->ci into c.  NULL when out of memory (the client
+ * is closed then; c->ci is still the caller's to finish). */
+struct stream *relay_bind_answer(struct relay_bind_req *r, int fd, struct relay_bind_common *c);
+/* The BIND is live: a service reference, relayctl's "bind <addr><suffix>",
+ * and a loop object that daemon shutdown closes. */
+void relay_bind_register(struct relay_bind_common *c, const char *suffix,
+			 void (*close)(struct loop_obj *o));
+/* Undo relay_bind_register and finish the registry entry. */
+void relay_bind_unregister(struct relay_bind_common *c);
+/* The link a stream or peer entry shows as its target: "bind#<id> <owner>". */
+void relay_bind_link(const struct relay_bind_common *c, char *out, size_t cap);
 
 /* internal: the two kinds, and a refusal (status 0: close without a
  * response, GOST's answer to a failed UDP listen) */

@@ -20,7 +20,6 @@
 #include "net/stream.h"
 #include "proxy/pipe.h"
 #include "proxy/relay_bind.h"
-#include "proxy/relay_conn.h"
 #include "proxy/relay_proto.h"
 #include "proxy/service.h"
 
@@ -29,30 +28,21 @@
 #define ACCEPT_PAUSE_MS 100
 
 struct tcp_bind {
-	struct loop_obj obj;
-	struct loop *loop;
-	struct service *svc;
-	struct conn_info *ci;           /* the BIND (control) connection */
+	struct relay_bind_common c;
 	struct smux_session *ss;
 	struct loop_io lio;
 	struct loop_timer resume;
-	char bound[NET_ADDRSTRLEN];
-	char name[128];
-	struct log_ctx lc;
 };
 
 static void bind_end(struct tcp_bind *b, const char *why)
 {
-	log_info(&b->lc, "bind: %s closed: %s", b->bound, why);
-	if (why && *why)
-		conns_set_error(b->ci, "%s", why);
-	loop_timer_stop(b->loop, &b->resume);
-	loop_io_stop(b->loop, &b->lio);
+	log_info(&b->c.lc, "bind: %s closed: %s", b->c.bound, why);
+	conns_set_error(b->c.ci, "%s", why);
+	loop_timer_stop(b->c.loop, &b->resume);
+	loop_io_stop(b->c.loop, &b->lio);
 	close(b->lio.fd);
 	smux_session_free(b->ss);
-	loop_obj_del(b->loop, &b->obj);
-	conns_done(b->ci);
-	service_put(b->svc);
+	relay_bind_unregister(&b->c);
 	free(b);
 }
 
@@ -66,7 +56,7 @@ static void session_accept(void *ud, struct stream *st)
 {
 	struct tcp_bind *b = ud;
 
-	log_debug(&b->lc, "bind: closing stream %u opened by the client",
+	log_debug(&b->c.lc, "bind: closing stream %u opened by the client",
 		  (unsigned)smux_stream_id(st));
 	stream_close(st, false);
 }
@@ -84,18 +74,16 @@ static void serve_conn(struct tcp_bind *b, int fd, const struct sockaddr_storage
 	int n;
 
 	net_set_nodelay(fd, true);
-	client = tcp_stream_new(b->loop, fd);
+	client = tcp_stream_new(b->c.loop, fd);
 	if (!client)
 		return;
-	ci = conns_new(b->svc->cfg->name, "bind", (const struct sockaddr *)peer);
+	ci = conns_new(b->c.svc->cfg->name, "bind", (const struct sockaddr *)peer);
 	if (!ci) {
 		stream_close(client, false);
 		return;
 	}
-	conns_set_user(ci, b->ci->user);
-	/* relayctl links the stream to its BIND: "bind#<id> <owner's address>" */
-	snprintf(link, sizeof(link), "bind#%llu %s", (unsigned long long)b->ci->id,
-		 b->ci->client);
+	conns_set_user(ci, b->c.ci->user);
+	relay_bind_link(&b->c, link, sizeof(link));
 	conns_set_target(ci, link);
 	st = smux_open(b->ss);
 	if (!st) {
@@ -118,7 +106,7 @@ static void serve_conn(struct tcp_bind *b, int fd, const struct sockaddr_storage
 	}
 	po.pending[PIPE_CLIENT] = hdr;
 	po.pending_len[PIPE_CLIENT] = (size_t)n;
-	log_debug(&b->lc, "bind: %s: %s -> stream %u", b->bound, ci->client,
+	log_debug(&b->c.lc, "bind: %s: %s -> stream %u", b->c.bound, ci->client,
 		  (unsigned)smux_stream_id(st));
 	pipe_start(client, st, ci, &po);
 }
@@ -127,7 +115,7 @@ static void accept_resume(struct loop_timer *t)
 {
 	struct tcp_bind *b = CONTAINER_OF(t, struct tcp_bind, resume);
 
-	if (loop_io_set(b->loop, &b->lio, EPOLLIN))
+	if (loop_io_set(b->c.loop, &b->lio, EPOLLIN))
 		bind_end(b, "cannot watch the bound socket again");
 }
 
@@ -145,10 +133,10 @@ static void accept_cb(struct loop_io *io, uint32_t events)
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			    errno == ENOMEM) {
-				log_warn(&b->lc, "bind: accept on %s: %s: pausing %d ms", b->bound,
+				log_warn(&b->c.lc, "bind: accept on %s: %s: pausing %d ms", b->c.bound,
 					 strerror(errno), ACCEPT_PAUSE_MS);
-				if (loop_io_set(b->loop, io, 0) == 0)
-					loop_timer_start(b->loop, &b->resume, ACCEPT_PAUSE_MS);
+				if (loop_io_set(b->c.loop, io, 0) == 0)
+					loop_timer_start(b->c.loop, &b->resume, ACCEPT_PAUSE_MS);
 			}
 			return;
 		}
@@ -158,23 +146,17 @@ static void accept_cb(struct loop_io *io, uint32_t events)
 
 static void close_obj(struct loop_obj *o)
 {
-	bind_end(CONTAINER_OF(o, struct tcp_bind, obj), "relayd shutting down");
+	bind_end(CONTAINER_OF(o, struct tcp_bind, c.obj), "relayd shutting down");
 }
 
 void relay_bind_tcp(struct relay_bind_req *r)
 {
 	static const struct smux_callbacks cbs = { .accept = session_accept,
 						   .closed = session_closed };
-	struct relay_conn_opts ro = { 0 };
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	uint8_t resp[64];
-	struct relay_writer w;
-	struct relay_addr a;
 	struct stream *conn;
 	struct tcp_bind *b;
 	char why[160];
-	int fd, n;
+	int fd;
 
 	fd = net_listen(r->addr, SOCK_STREAM, BIND_BACKLOG, why, sizeof(why));
 	if (fd < 0) {
@@ -182,47 +164,27 @@ void relay_bind_tcp(struct relay_bind_req *r)
 		return;
 	}
 	b = calloc(1, sizeof(*b));
-	if (!b || getsockname(fd, (struct sockaddr *)&ss, &sl)) {
-		free(b);
+	if (!b) {
 		close(fd);
 		relay_bind_refuse(r, RELAY_STATUS_INTERNAL_SERVER_ERROR, "out of memory");
 		return;
 	}
-	net_format_sockaddr((struct sockaddr *)&ss, b->bound, sizeof(b->bound));
-	relay_w_begin(&w, resp, sizeof(resp), RELAY_STATUS_OK);
-	if (relay_addr_from_sockaddr(&a, (struct sockaddr *)&ss) == 0)
-		relay_w_addr(&w, &a);
-	n = relay_w_finish(&w);
-	/* the response goes out now, and the smux frames follow it */
-	ro.prefix = resp;
-	ro.prefix_len = n > 0 ? (size_t)n : 0;
-	ro.send_now = true;
-	conn = relay_conn_new(r->client, &ro);
-	r->client = NULL;
-	b->loop = r->loop;
-	b->svc = r->svc;
-	b->ci = r->ci;
-	snprintf(b->name, sizeof(b->name), "%s-ep-%s", r->svc->cfg->name, b->bound);
-	b->lc = (struct log_ctx){ .kind = "handler", .service = b->name, .remote = b->ci->client,
-				  .user = b->ci->user[0] ? b->ci->user : NULL };
+	conn = relay_bind_answer(r, fd, &b->c);
 	loop_io_init(&b->lio, fd, accept_cb);
 	loop_timer_init(&b->resume, accept_resume);
+	/* relayd is the smux client here, as GOST's server is */
 	b->ss = conn ? smux_session_new(conn, true, &r->o->mux, &cbs, b, r->pending,
-					 r->pending_len, b->name)
+					 r->pending_len, b->c.name)
 		     : NULL;
-	if (!b->ss || loop_io_set(b->loop, &b->lio, EPOLLIN)) {
+	if (!b->ss || loop_io_set(b->c.loop, &b->lio, EPOLLIN)) {
 		smux_session_free(b->ss);
 		close(fd);
-		conns_set_error(b->ci, "bind: out of memory");
-		conns_done(b->ci);
+		conns_set_error(b->c.ci, "bind: out of memory");
+		conns_done(b->c.ci);
 		free(b);
 		return;
 	}
-	service_get(b->svc);
-	snprintf(why, sizeof(why), "bind %s", b->bound);
-	conns_set_target(b->ci, why);
-	conns_set_path(b->ci, CONN_PATH_USER);
-	loop_obj_add(b->loop, &b->obj, close_obj);
-	loop_obj_tag(&b->obj, b->ci->id);
-	log_info(&b->lc, "bind on %s/tcp OK (smux v%u)", b->bound, (unsigned)r->o->mux.version);
+	relay_bind_register(&b->c, "", close_obj);
+	log_info(&b->c.lc, "bind on %s/tcp OK (smux v%u)", b->c.bound,
+		 (unsigned)r->o->mux.version);
 }

@@ -19,7 +19,6 @@
 #include "net/loop.h"
 #include "net/stream.h"
 #include "proxy/relay_bind.h"
-#include "proxy/relay_conn.h"
 #include "proxy/relay_proto.h"
 #include "proxy/service.h"
 #include "proxy/udp_tun.h"
@@ -38,17 +37,11 @@ struct udp_peer {
 };
 
 struct udp_bind {
-	struct loop_obj obj;
-	struct loop *loop;
-	struct service *svc;
-	struct conn_info *ci;
+	struct relay_bind_common c;
 	struct udp_tun *tun;
 	struct loop_io uio;
 	uint8_t *buf;
 	size_t bufsize;
-	char bound[NET_ADDRSTRLEN];
-	char name[128];
-	struct log_ctx lc;
 	uint64_t dropped;
 	struct udp_peer *peers;
 	size_t n_peers;
@@ -85,15 +78,14 @@ static struct conn_info *peer_ci(struct udp_bind *b, const struct sockaddr *sa, 
 	if (!p) {
 		if (b->n_peers >= MAX_PEERS || len > sizeof(p->sa) || !(p = calloc(1, sizeof(*p))))
 			return NULL;
-		p->ci = conns_new(b->svc->cfg->name, "bind-udp", sa);
+		p->ci = conns_new(b->c.svc->cfg->name, "bind-udp", sa);
 		if (!p->ci) {
 			free(p);
 			return NULL;
 		}
 		memcpy(&p->sa, sa, len);
-		conns_set_user(p->ci, b->ci->user);
-		snprintf(link, sizeof(link), "bind#%llu %s", (unsigned long long)b->ci->id,
-			 b->ci->client);
+		conns_set_user(p->ci, b->c.ci->user);
+		relay_bind_link(&b->c, link, sizeof(link));
 		conns_set_target(p->ci, link);
 		conns_set_path(p->ci, CONN_PATH_USER);
 		util_strcpy(p->ci->stack, sizeof(p->ci->stack), "udp|relay");
@@ -101,14 +93,14 @@ static struct conn_info *peer_ci(struct udp_bind *b, const struct sockaddr *sa, 
 		b->peers = p;
 		b->n_peers++;
 	}
-	p->last = loop_now(b->loop);
+	p->last = loop_now(b->c.loop);
 	return p->ci;
 }
 
 static void peers_sweep(struct udp_bind *b, bool all)
 {
 	struct udp_peer **pp = &b->peers;
-	uint64_t now = loop_now(b->loop);
+	uint64_t now = loop_now(b->c.loop);
 
 	while (*pp) {
 		struct udp_peer *p = *pp;
@@ -129,7 +121,7 @@ static void sweep_cb(struct loop_timer *t)
 	struct udp_bind *b = CONTAINER_OF(t, struct udp_bind, sweep);
 
 	peers_sweep(b, false);
-	loop_timer_start(b->loop, &b->sweep, SWEEP_MS);
+	loop_timer_start(b->c.loop, &b->sweep, SWEEP_MS);
 }
 
 static void count(struct udp_bind *b, const struct sockaddr *sa, socklen_t len, int up,
@@ -148,24 +140,22 @@ static void count(struct udp_bind *b, const struct sockaddr *sa, socklen_t len, 
 	}
 	pci = peer_ci(b, sa, len);
 
-	conns_add_user(b->ci, up, n);
+	conns_add_user(b->c.ci, up, n);
 	if (pci)
 		conns_add_user(pci, up, n);
 }
 
 static void bind_end(struct udp_bind *b, const char *why)
 {
-	log_info(&b->lc, "bind: %s/udp closed: %s (%llu datagrams dropped)", b->bound, why,
+	log_info(&b->c.lc, "bind: %s/udp closed: %s (%llu datagrams dropped)", b->c.bound, why,
 		 (unsigned long long)b->dropped);
-	conns_set_error(b->ci, "%s", why);
-	loop_timer_stop(b->loop, &b->sweep);
+	conns_set_error(b->c.ci, "%s", why);
+	loop_timer_stop(b->c.loop, &b->sweep);
 	peers_sweep(b, true);
-	loop_io_stop(b->loop, &b->uio);
+	loop_io_stop(b->c.loop, &b->uio);
 	close(b->uio.fd);
 	udp_tun_free(b->tun);
-	loop_obj_del(b->loop, &b->obj);
-	conns_done(b->ci);
-	service_put(b->svc);
+	relay_bind_unregister(&b->c);
 	free(b->buf);
 	free(b);
 }
@@ -201,14 +191,14 @@ static void tun_datagram(void *ud, const struct relay_addr *a, const uint8_t *da
 		char text[300] = "?";
 
 		relay_addr_format(a, text, sizeof(text));
-		log_debug(&b->lc, "bind: %s/udp: drop datagram to %s: %s", b->bound, text,
+		log_debug(&b->c.lc, "bind: %s/udp: drop datagram to %s: %s", b->c.bound, text,
 			  rc == -EAFNOSUPPORT ? "only IP destinations are supported"
 					      : "bad address");
 		b->dropped++;
 		return;
 	}
 	if (sendto(b->uio.fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) < 0) {
-		log_debug(&b->lc, "bind: %s/udp: sendto: %s", b->bound, strerror(errno));
+		log_debug(&b->c.lc, "bind: %s/udp: sendto: %s", b->c.bound, strerror(errno));
 		b->dropped++;
 		return;
 	}
@@ -243,23 +233,17 @@ static void udp_cb(struct loop_io *io, uint32_t events)
 
 static void close_obj(struct loop_obj *o)
 {
-	bind_end(CONTAINER_OF(o, struct udp_bind, obj), "relayd shutting down");
+	bind_end(CONTAINER_OF(o, struct udp_bind, c.obj), "relayd shutting down");
 }
 
 void relay_bind_udp(struct relay_bind_req *r)
 {
 	static const struct udp_tun_callbacks cbs = { .datagram = tun_datagram,
 						      .closed = tun_closed };
-	struct relay_conn_opts ro = { 0 };
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	uint8_t resp[64];
-	struct relay_writer w;
-	struct relay_addr a;
 	struct stream *conn;
 	struct udp_bind *b;
 	char why[160];
-	int fd, n;
+	int fd;
 
 	fd = net_listen(r->addr, SOCK_DGRAM, 0, why, sizeof(why));
 	if (fd < 0) {
@@ -267,50 +251,27 @@ void relay_bind_udp(struct relay_bind_req *r)
 		return;
 	}
 	b = calloc(1, sizeof(*b));
-	if (!b || !(b->buf = malloc(r->o->udp_buffer_size)) ||
-	    getsockname(fd, (struct sockaddr *)&ss, &sl)) {
-		if (b)
-			free(b->buf);
+	if (!b || !(b->buf = malloc(r->o->udp_buffer_size))) {
 		free(b);
 		close(fd);
 		relay_bind_refuse(r, RELAY_STATUS_INTERNAL_SERVER_ERROR, "out of memory");
 		return;
 	}
 	b->bufsize = r->o->udp_buffer_size;
-	net_format_sockaddr((struct sockaddr *)&ss, b->bound, sizeof(b->bound));
-	relay_w_begin(&w, resp, sizeof(resp), RELAY_STATUS_OK);
-	if (relay_addr_from_sockaddr(&a, (struct sockaddr *)&ss) == 0)
-		relay_w_addr(&w, &a);
-	n = relay_w_finish(&w);
-	ro.prefix = resp;
-	ro.prefix_len = n > 0 ? (size_t)n : 0;
-	ro.send_now = true;
-	conn = relay_conn_new(r->client, &ro);
-	r->client = NULL;
-	b->loop = r->loop;
-	b->svc = r->svc;
-	b->ci = r->ci;
-	snprintf(b->name, sizeof(b->name), "%s-ep-%s", r->svc->cfg->name, b->bound);
-	b->lc = (struct log_ctx){ .kind = "handler", .service = b->name, .remote = b->ci->client,
-				  .user = b->ci->user[0] ? b->ci->user : NULL };
+	conn = relay_bind_answer(r, fd, &b->c);
 	loop_io_init(&b->uio, fd, udp_cb);
 	loop_timer_init(&b->sweep, sweep_cb);
 	b->tun = conn ? udp_tun_new(conn, &cbs, b, r->pending, r->pending_len) : NULL;
-	if (!b->tun || loop_io_set(b->loop, &b->uio, EPOLLIN)) {
+	if (!b->tun || loop_io_set(b->c.loop, &b->uio, EPOLLIN)) {
 		udp_tun_free(b->tun);
 		close(fd);
-		conns_set_error(b->ci, "bind: out of memory");
-		conns_done(b->ci);
+		conns_set_error(b->c.ci, "bind: out of memory");
+		conns_done(b->c.ci);
 		free(b->buf);
 		free(b);
 		return;
 	}
-	service_get(b->svc);
-	snprintf(why, sizeof(why), "bind %s/udp", b->bound);
-	conns_set_target(b->ci, why);
-	conns_set_path(b->ci, CONN_PATH_USER);
-	loop_obj_add(b->loop, &b->obj, close_obj);
-	loop_obj_tag(&b->obj, b->ci->id);
-	loop_timer_start(b->loop, &b->sweep, SWEEP_MS);
-	log_info(&b->lc, "bind on %s/udp OK", b->bound);
+	relay_bind_register(&b->c, "/udp", close_obj);
+	loop_timer_start(b->c.loop, &b->sweep, SWEEP_MS);
+	log_info(&b->c.lc, "bind on %s/udp OK", b->c.bound);
 }
