@@ -368,6 +368,38 @@ static void test_keepalive_sends_nop_frames(void)
 	CHECK(!e.closed);
 }
 
+static void k_peer_nop(struct env *e)
+{
+	peer_write_hex(e, vhex("smux_v1_keepalive_NOP"));
+	peer_read(e, (uint8_t[256]){ 0 }, 256);
+}
+
+static void k_check_alive(struct env *e)
+{
+	CHECK(!e->closed);
+}
+
+/* A silent peer is dropped after the keepalive timeout; one that sends
+ * anything (NOPs here) more often than that is not. */
+static void test_keepalive_timeout_ends_a_silent_session(void)
+{
+	static void (*chatty[])(struct env *) = { k_peer_nop, k_peer_nop, k_peer_nop, k_peer_nop,
+						  k_peer_nop, k_peer_nop, k_peer_nop, k_peer_nop,
+						  k_peer_nop, k_peer_nop, k_check_alive, NULL };
+	static void (*silent[])(struct env *) = { k_wait, k_wait, k_wait, k_wait, NULL };
+	struct smux_config c = cfg(1);
+	struct env e;
+
+	c.keepalive_disabled = false;
+	c.keepalive_interval_ms = 5;
+	c.keepalive_timeout_ms = 20;
+	run(&e, true, &c, chatty);
+	CHECK(!e.closed);
+	run(&e, true, &c, silent);
+	CHECK(e.closed);
+	CHECK(strstr(e.why, "keepalive timeout") != NULL);
+}
+
 static const char *g_bad;
 
 static void p_send_bad(struct env *e)
@@ -435,6 +467,7 @@ int main(void)
 	RUN(test_client_frames_match_smux_byte_for_byte);
 	RUN(test_server_reads_and_replies_as_smux);
 	RUN(test_keepalive_sends_nop_frames);
+	RUN(test_keepalive_timeout_ends_a_silent_session);
 	RUN(test_protocol_errors_end_the_session);
 	RUN(test_config_rules);
 	json_decref(g_vec);

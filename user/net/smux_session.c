@@ -23,6 +23,9 @@
 #define OBUF_SOFT_CAP (256 * 1024)      /* data frames wait (EAGAIN) beyond this */
 #define READ_ROUNDS 16
 #define INITIAL_PEER_WINDOW 262144u     /* smux initialPeerWindow */
+/* streams the peer may hold open at once; smux caps only unaccepted ones
+ * (1024), which a reader that accepts at once never reaches */
+#define MAX_PEER_STREAMS 8192
 
 struct smux_stream {
 	struct stream s;
@@ -509,6 +512,11 @@ static void on_frame(struct smux_session *ss, const struct smux_hdr *h, const ui
 	case SMUX_SYN:
 		if (st)
 			return;         /* smux ignores a SYN for a stream it has */
+		if (ss->n_streams >= MAX_PEER_STREAMS) {
+			log_session(ss, LOG_DEBUG, "too many streams: refusing one");
+			send_ctrl(ss, SMUX_FIN, h->sid);
+			return;
+		}
 		st = stream_create(ss, h->sid);
 		if (!st) {
 			session_fail(ss, "out of memory");
