@@ -144,6 +144,12 @@ static size_t obuf_pending(const struct smux_session *ss)
 	return ss->olen - ss->ooff;
 }
 
+/* Whether a data frame may be queued (the one test writers wait on). */
+static bool obuf_room(const struct smux_session *ss)
+{
+	return obuf_pending(ss) + SMUX_HDR_LEN < OBUF_SOFT_CAP;
+}
+
 static void session_fail(struct smux_session *ss, const char *why);
 
 static void queue_flush(struct smux_session *ss)
@@ -204,7 +210,7 @@ static void set_lower_interest(struct smux_session *ss)
 
 static void flush_output(struct smux_session *ss)
 {
-	bool was_full = ss->olen >= OBUF_SOFT_CAP;
+	bool was_full = !obuf_room(ss);
 
 	while (!ss->dead && obuf_pending(ss)) {
 		ssize_t w = stream_write(ss->lower, ss->obuf + ss->ooff, obuf_pending(ss));
@@ -222,7 +228,7 @@ static void flush_output(struct smux_session *ss)
 	}
 	if (!obuf_pending(ss))
 		ss->ooff = ss->olen = 0;
-	if (was_full && ss->olen < OBUF_SOFT_CAP)
+	if (was_full && obuf_room(ss))
 		wake_writers(ss);
 }
 
@@ -275,7 +281,7 @@ static unsigned stream_ready(const struct smux_stream *st)
 		ev |= STREAM_RD;
 	if (ss->dead || st->fin_sent || st->peer_fin)
 		ev |= STREAM_WR;
-	else if (ss->olen < OBUF_SOFT_CAP &&
+	else if (obuf_room(ss) &&
 		 (ss->cfg.version == 1 ||
 		  (int32_t)(st->peer_window - (st->num_written - st->peer_consumed)) > 0))
 		ev |= STREAM_WR;
@@ -349,13 +355,13 @@ static ssize_t st_write(struct stream *s, const void *buf, size_t len)
 		if ((size_t)win < len)
 			len = (size_t)win;
 	}
-	while (done < len && ss->olen + SMUX_HDR_LEN < OBUF_SOFT_CAP) {
+	while (done < len && obuf_room(ss)) {
 		size_t n = len - done;
 
 		if (n > ss->cfg.max_frame_size)
 			n = ss->cfg.max_frame_size;
-		if (n > OBUF_SOFT_CAP - ss->olen - SMUX_HDR_LEN)
-			n = OBUF_SOFT_CAP - ss->olen - SMUX_HDR_LEN;
+		if (n > OBUF_SOFT_CAP - obuf_pending(ss) - SMUX_HDR_LEN)
+			n = OBUF_SOFT_CAP - obuf_pending(ss) - SMUX_HDR_LEN;
 		if (obuf_reserve(ss, SMUX_HDR_LEN + n)) {
 			session_fail(ss, "out of memory");
 			return done ? (ssize_t)done : -ENOMEM;
