@@ -186,3 +186,24 @@ def test_socks5_udp_associate_fails_when_the_server_refuses_bind(procs):
     c, rep = socks5_udp_associate(lp)
     assert rep[:2] == b"\x05\x01"                               # GOST: Failure
     c.close()
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_rtcp_full_duplex_bulk_checks_every_byte(procs, version):
+    from conftest import MiB, traffic
+    n = 16 * MiB
+    sp, bp = free_port(), free_port()
+    procs.relayd("-L", f"relay://:{sp}?bind=true&mux.version={version}", name="server")
+    srv = procs.traffic_server("xfer", "-n", n)
+    procs.relayd("-L", f"rtcp://:{bp}/127.0.0.1:{srv.port}",
+                 "-F", f"relay://127.0.0.1:{sp}?mux.version={version}", name="client")
+    wait_for(lambda: port_open(bp), what="rtcp never bound")
+    traffic("xfer", "-c", f"127.0.0.1:{bp}", "-n", n, "-x", n, "-j", 4, "-T", 120, timeout=180)
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False

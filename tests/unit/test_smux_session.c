@@ -288,7 +288,21 @@ static void s_reads_eof(struct env *e)
 	if (!e->st)
 		return;
 	CHECK_INT(stream_read(e->st, buf, sizeof(buf)), 0);
-	CHECK_INT(stream_write(e->st, "x", 1), -EPIPE);     /* smux: no writes after FIN */
+	/* the peer's FIN ends its direction only: ours stays open (a half-close) */
+	CHECK_INT(stream_write(e->st, "x", 1), 1);
+	CHECK_INT(stream_shutdown(e->st), 0);
+	CHECK_INT(stream_write(e->st, "x", 1), -EPIPE);
+}
+
+static void s_half_close_frames(struct env *e)
+{
+	uint8_t buf[64], want[SMUX_HDR_LEN * 2 + 1];
+	size_t n = peer_read(e, buf, sizeof(buf));
+
+	smux_hdr_encode(want, 1, SMUX_PSH, 1, 3);
+	want[SMUX_HDR_LEN] = 'x';
+	smux_hdr_encode(want + SMUX_HDR_LEN + 1, 1, SMUX_FIN, 0, 3);
+	CHECK_MEM(buf, n, want, sizeof(want));
 }
 
 static void s_open_even(struct env *e)
@@ -322,7 +336,8 @@ static void s_v1_server_syn_then_fin(struct env *e)
 static void test_server_reads_and_replies_as_smux(void)
 {
 	static void (*v1[])(struct env *) = { s_peer_opens_v1, s_read, s_v1_no_upd, s_reply,
-					      s_v1_reply, s_peer_fin, s_reads_eof, s_open_even,
+					      s_v1_reply, s_peer_fin, s_reads_eof, s_half_close_frames,
+					      s_open_even,
 					      s_v1_server_syn_then_fin, NULL };
 	static void (*v2[])(struct env *) = { s_peer_opens_v2, s_read, s_v2_upd, s_reply,
 					      s_v2_reply, NULL };

@@ -279,7 +279,7 @@ static unsigned stream_ready(const struct smux_stream *st)
 
 	if (st->roff < st->rlen || st->peer_fin || ss->dead)
 		ev |= STREAM_RD;
-	if (ss->dead || st->fin_sent || st->peer_fin)
+	if (ss->dead || st->fin_sent)
 		ev |= STREAM_WR;
 	else if (obuf_room(ss) &&
 		 (ss->cfg.version == 1 ||
@@ -338,8 +338,11 @@ static ssize_t st_write(struct stream *s, const void *buf, size_t len)
 
 	if (ss->dead)
 		return -ECONNRESET;
-	if (st->fin_sent || st->peer_fin)
-		return -EPIPE;          /* smux: a stream that got FIN refuses writes */
+	/* smux refuses writes once it got a FIN; relayd writes on, so a half-close
+	 * between two relayds keeps the other direction (a GOST peer drops the
+	 * frames, as it drops any for a stream it closed) */
+	if (st->fin_sent)
+		return -EPIPE;
 	if (!len)
 		return 0;
 	if (ss->cfg.version == 2) {

@@ -6,8 +6,10 @@
  * server sessions even ids from 2; SYN/FIN/NOP carry no data; a frame with
  * another version or an unknown command kills the session ("invalid
  * protocol"); frames for unknown streams are read and dropped; writes are
- * split at max_frame_size; FIN is a full close (after the peer's FIN our
- * writes fail, reads drain and then end); NOP every keepalive interval, and a
+ * split at max_frame_size; a FIN ends the peer's direction (reads drain, then
+ * end; unlike smux, writing stays possible, which gives relayd-to-relayd a
+ * half-close and costs a GOST peer nothing: it drops frames for a stream it
+ * closed); NOP every keepalive interval, and a
  * session that received no frame during a whole keepalive timeout dies.
  * Flow control: v1 stops reading the connection while max_receive_buffer
  * bytes sit unread across the session; v2 adds per-stream windows (UPD after
