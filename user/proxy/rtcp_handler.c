@@ -44,6 +44,7 @@ struct rtcp_stream {
 	struct stream *st;
 	struct conn_info *ci;
 	struct route *route;
+	int fwd_idx;
 	uint8_t hdr[HDR_MAX];
 	size_t got, need;
 };
@@ -80,11 +81,13 @@ static void dialed(void *ud, struct stream *target, const char *err)
 
 	p->route = NULL;
 	if (!target) {
+		selector_mark_failed(&p->rt->svc->fwd_sel, p->fwd_idx);
 		log_info(rbind_agent_log(p->rt->agent), "rtcp: %s: %s", ci->target, err);
 		atomic_fetch_add(&p->rt->svc->errors, 1);
 		stream_free(p, err);
 		return;
 	}
+	selector_mark_ok(&p->rt->svc->fwd_sel, p->fwd_idx);
 	p->st = NULL;
 	p->ci = NULL;
 	stream_free(p, "");
@@ -107,7 +110,7 @@ static int header_done(struct rtcp_stream *p)
 	if (!p->ci)
 		return -ENOMEM;
 	conns_set_client(p->ci, peer);
-	n = service_pick_target(svc, NULL);
+	n = service_pick_target(svc, &p->fwd_idx);
 	if (!n)
 		return -EHOSTUNREACH;
 	conns_set_target(p->ci, n->addr);
