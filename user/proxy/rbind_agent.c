@@ -105,11 +105,14 @@ static void close_obj(struct loop_obj *o)
 
 void rbind_agent_lost(struct rbind_agent *a, const char *why)
 {
+	char text[160];
+
 	if (a->state != A_UP)
 		return;
+	util_strcpy(text, sizeof(text), why);   /* why may live in what down() frees */
 	a->ops->down(a);
 	log_warn(&a->lc, "bind on %s/%s lost: %s (retry in %u ms)", a->svc->cfg->addr, a->network,
-		 why, (unsigned)a->backoff_ms);
+		 text, (unsigned)a->backoff_ms);
 	retry_later(a);
 }
 
