@@ -207,3 +207,20 @@ def port_open(port):
         return True
     except OSError:
         return False
+
+
+def test_rtcp_200_concurrent_connections_share_one_bind(procs):
+    from conftest import traffic
+    sp, bp = free_port(), free_port()
+    server = procs.relayd("-L", f"relay://:{sp}?bind=true", name="server")
+    srv = procs.traffic_server("xfer", "-n", 256 * 1024)
+    procs.relayd("-L", f"rtcp://:{bp}/127.0.0.1:{srv.port}", "-F", f"relay://127.0.0.1:{sp}",
+                 name="client")
+    wait_for(lambda: port_open(bp), what="rtcp never bound")
+    traffic("xfer", "-c", f"127.0.0.1:{bp}", "-n", 256 * 1024, "-x", 256 * 1024, "-j", 200,
+            "-T", 120, timeout=180)
+    # one BIND carried them all
+    binds = [c for c in server.conns() if c["target"].startswith("bind ")]
+    assert len(binds) == 1
+    # the BIND, the 200, and the readiness probes
+    assert server.status()["connections"]["accepted"] >= 1 + 200
