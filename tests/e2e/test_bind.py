@@ -2,6 +2,7 @@
 (relaywire + smuxwire): TCP BIND with smux streams carrying real connections,
 UDP BIND with RSV-length frames, and every refusal with GOST's status."""
 import concurrent.futures
+import json
 import hashlib
 import os
 import socket
@@ -241,4 +242,15 @@ def test_bind_needs_credentials_where_users_exist(procs):
     assert status == 0
     owner = [c for c in r.conns() if c["target"] == f"bind [::]:{bp}"]
     assert len(owner) == 1 and owner[0]["user"] == "alice"
+    s.close()
+
+
+def test_bind_enabled_from_json_metadata(procs):
+    port, bp = free_port(), free_port()
+    cfg = {"services": [{"name": "relay-bind", "addr": f":{port}",
+                         "handler": {"type": "relay", "metadata": {"bind": True}},
+                         "listener": {"type": "tcp"}}]}
+    procs.relayd("-C", json.dumps(cfg))
+    s, status, feats = bind(port, bp)
+    assert status == 0 and feature_addr(feats) == ("::", bp)
     s.close()
