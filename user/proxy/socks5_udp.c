@@ -26,6 +26,7 @@
 #include "proxy/udp_tun.h"
 
 #define READ_BATCH 32
+#define SOCKS5_UDP_HDR_MAX (3 + 1 + 1 + 255 + 2)
 
 struct assoc {
 	struct loop_obj obj;
@@ -39,8 +40,9 @@ struct assoc {
 	struct loop_io uio;             /* the client-facing UDP socket */
 	struct route *route;
 	struct udp_tun *tun;
-	uint8_t *buf;
+	uint8_t *buf;                   /* client datagrams in */
 	size_t bufsize;
+	uint8_t *out;                   /* datagrams to the client: header + up to 65535 */
 	struct relay_addr bound;        /* BND.ADDR / BND.PORT of the reply */
 	struct log_ctx lc;
 };
@@ -65,6 +67,7 @@ static void assoc_end(struct assoc *a, const uint8_t *reply, size_t n, const cha
 	conns_done(a->ci);
 	service_put(a->svc);
 	free(a->buf);
+	free(a->out);
 	free(a);
 }
 
@@ -119,22 +122,17 @@ static void udp_cb(struct loop_io *io, uint32_t events)
 static void tun_datagram(void *ud, const struct relay_addr *src, const uint8_t *data, size_t len)
 {
 	struct assoc *a = ud;
-	uint8_t *out;
 	int h;
 
 	if (!a->udp_client_len)
 		return;
-	out = malloc(len + 262);
-	if (!out)
+	h = socks5_udp_encode(a->out, SOCKS5_UDP_HDR_MAX, src);
+	if (h <= 0)
 		return;
-	h = socks5_udp_encode(out, 262, src);
-	if (h > 0) {
-		memcpy(out + h, data, len);
-		if (sendto(a->uio.fd, out, (size_t)h + len, MSG_DONTWAIT,
-			   (struct sockaddr *)&a->udp_client, a->udp_client_len) >= 0)
-			conns_add_user(a->ci, 0, len);
-	}
-	free(out);
+	memcpy(a->out + h, data, len);
+	if (sendto(a->uio.fd, a->out, (size_t)h + len, MSG_DONTWAIT,
+		   (struct sockaddr *)&a->udp_client, a->udp_client_len) >= 0)
+		conns_add_user(a->ci, 0, len);
 }
 
 static void tun_closed(void *ud, const char *why)
@@ -211,12 +209,14 @@ void socks5_udp_start(struct service *svc, struct loop *l, struct stream *client
 	int fd = -1;
 
 	service_get(svc);
-	if (!a || !(a->buf = malloc(udp_buffer_size))) {
+	if (!a || !(a->buf = malloc(udp_buffer_size)) ||
+	    !(a->out = malloc(SOCKS5_UDP_HDR_MAX + 65535))) {
 		uint8_t r[32];
 		int n = socks5_reply(r, sizeof(r), SOCKS5_REP_FAILURE, NULL);
 
 		if (a)
-			free(a);
+			free(a->buf);
+		free(a);
 		conns_set_error(ci, "socks5: udp: out of memory");
 		closer_start(client, r, n > 0 ? (size_t)n : 0);
 		conns_done(ci);
