@@ -254,3 +254,20 @@ def test_bind_enabled_from_json_metadata(procs):
     s, status, feats = bind(port, bp)
     assert status == 0 and feature_addr(feats) == ("::", bp)
     s.close()
+
+
+def test_relayctl_kill_ends_a_bind_and_its_port(procs):
+    r = relay_server(procs)
+    bp = free_port()
+    s, status, _ = bind(r.port, bp)
+    assert status == 0
+    sess = sm.Session(s)
+    c = rw.connect(bp)
+    sess.accept()
+    bid = [x for x in r.conns() if x["target"] == f"bind [::]:{bp}"][0]["id"]
+    r.ctl_cmd("kill", bid)
+    assert sess.closed.wait(10)
+    assert rw.read_all(c) == b""        # the stream's connection went with it
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", bp), timeout=2)
+    r.wait_idle()
