@@ -271,3 +271,27 @@ def test_relayctl_kill_ends_a_bind_and_its_port(procs):
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", bp), timeout=2)
     r.wait_idle()
+
+
+def test_tcp_bind_bytes_match_gosts_captured_exchange(procs):
+    """The server side of relay_bind_tcp_server_to_client_sequence, byte for
+    byte (the bound and peer addresses are this run's)."""
+    from conftest import ROOT
+    vec = {e["name"]: e for e in json.loads((ROOT / "tests/vectors/smux-vectors.json").read_text())}
+    steps = vec["relay_bind_tcp_server_to_client_sequence"]["meaning"]["steps"]
+    r = relay_server(procs)
+    bp = free_port()
+    s = rw.connect(r.port)
+    s.sendall(rw.request(rw.BIND, rw.network(0), rw.addr("0.0.0.0", bp)))
+    want = bytes.fromhex("01000016020013040000000000000000000000000000000008ae")[:-2] + \
+        struct.pack(">H", bp)               # resp_bind_ok_bound_ipv6_any, this port
+    assert rw.recv_exact(s, len(want)) == want
+    c = rw.connect(bp)
+    c.sendall(b"SSH-2.0-x\r\n")
+    peer = bytes.fromhex(steps[2]["frame"]["payload_hex"])[:-6] + \
+        socket.inet_aton("127.0.0.1") + struct.pack(">H", c.getsockname()[1])
+    expect = bytes.fromhex(steps[1]["hex"]) + bytes.fromhex(steps[2]["hex"])[:8] + peer + \
+        bytes.fromhex(steps[3]["hex"])
+    assert rw.recv_exact(s, len(expect)) == expect
+    c.close()
+    s.close()
