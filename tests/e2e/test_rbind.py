@@ -12,17 +12,7 @@ import time
 
 import pytest
 
-from conftest import RELAYD, free_port, have, wait_port
-
-
-def wait_for(pred, timeout=20, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise TimeoutError(what)
+from conftest import RELAYD, free_port, have, wait_for, wait_port
 
 
 @pytest.fixture
