@@ -214,3 +214,36 @@ def test_rtcp_200_concurrent_connections_share_one_bind(procs):
     assert len(binds) == 1
     # the BIND, the 200, and the readiness probes
     assert server.status()["connections"]["accepted"] >= 1 + 200
+
+
+@pytest.mark.parametrize("scheme", ["relay+tls", "relay+ws", "relay+wss"])
+def test_rtcp_and_rudp_over_tls_and_websocket(procs, www, scheme, tmp_path):
+    sp, bp, up = free_port(), free_port(), free_port()
+    procs.relayd("-L", f"{scheme}://:{sp}?bind=true", name="server")
+    echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    echo.bind(("127.0.0.1", 0))
+    echo.settimeout(10)
+    procs.relayd("-L", f"rtcp://:{bp}/127.0.0.1:{www.port}",
+                 "-L", f"rudp://:{up}/127.0.0.1:{echo.getsockname()[1]}",
+                 "-F", f"{scheme}://127.0.0.1:{sp}", name="client")
+    wait_for(lambda: serves(bp), what="the rtcp BIND never served")
+    names = sorted(www.sums)[:20]
+    with concurrent.futures.ThreadPoolExecutor(20) as ex:
+        assert dict(zip(names, ex.map(lambda n: fetch(bp, n), names))) == \
+            {n: www.sums[n] for n in names}
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(2)
+
+    def roundtrip():
+        u.sendto(b"ping", ("127.0.0.1", up))
+        try:
+            data, src = echo.recvfrom(100)
+        except socket.timeout:
+            return False
+        echo.sendto(data + b"-pong", src)
+        try:
+            return u.recvfrom(100)[0] == b"ping-pong"
+        except socket.timeout:
+            return False
+
+    assert wait_for(roundtrip, what="no datagram through rudp")
