@@ -46,6 +46,17 @@ def wait_port(port, host="127.0.0.1", timeout=10.0):
     raise TimeoutError(f"nothing listens on {host}:{port}")
 
 
+def wait_for(cond, timeout=20, what="condition"):
+    """cond()'s first true value, polled until the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise TimeoutError(what)
+
+
 class Proc:
     """A background process with its output in a log file."""
 

@@ -6,12 +6,11 @@ import os
 import random
 import socket
 import subprocess
-import time
 
 import pytest
 
 import relaywire as rw
-from conftest import RELAYCTL, free_port, have
+from conftest import RELAYCTL, free_port, have, wait_for
 from targets import Target
 from udp_peers import UdpEcho, closed_udp_port, dig, dnsmasq, frame, read_frame
 
@@ -79,16 +78,6 @@ def udp_ask(s, port, dg, tries=20):
         except socket.timeout:
             continue
     return False
-
-
-def wait_for(cond, timeout=20, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise TimeoutError(what)
 
 
 def log_has(p, text, timeout=10):

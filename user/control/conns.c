@@ -58,6 +58,13 @@ void conns_set_target(struct conn_info *ci, const char *target)
 	pthread_mutex_unlock(&g_lock);
 }
 
+void conns_set_client(struct conn_info *ci, const char *client)
+{
+	pthread_mutex_lock(&g_lock);
+	util_strcpy(ci->client, sizeof(ci->client), client);
+	pthread_mutex_unlock(&g_lock);
+}
+
 void conns_set_user(struct conn_info *ci, const char *user)
 {
 	pthread_mutex_lock(&g_lock);

@@ -58,6 +58,8 @@ struct conns_totals {
 struct conn_info *conns_new(const char *service, const char *proto, const struct sockaddr *client);
 void conns_set_target(struct conn_info *ci, const char *target);
 void conns_set_user(struct conn_info *ci, const char *user);
+/* For a peer known only as text (the address in a BIND stream's header). */
+void conns_set_client(struct conn_info *ci, const char *client);
 void conns_set_path(struct conn_info *ci, enum conn_path p);
 void conns_set_error(struct conn_info *ci, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline void conns_add_user(struct conn_info *ci, int dir_up, uint64_t n)

@@ -414,6 +414,9 @@ void loop_close_objs(struct loop *l)
 		loop_obj_del(l, o);
 		o->close(o);
 	}
+	/* teardown some closes leave to a deferred task (a multiplexed session's) */
+	while (l->dhead)
+		run_deferred(l);
 }
 
 struct loop_obj *loop_obj_find(struct loop *l, uint64_t id)

@@ -80,7 +80,8 @@ void loop_obj_add(struct loop *l, struct loop_obj *o, void (*close)(struct loop_
 void loop_obj_del(struct loop *l, struct loop_obj *o);
 /* After loop_run() returned: run the tasks still posted to the loop. */
 void loop_run_posted(struct loop *l);
-/* After loop_run() returned: close every object still registered. */
+/* After loop_run() returned: close every object still registered, then run
+ * the deferred tasks those closes queued. */
 void loop_close_objs(struct loop *l);
 static inline void loop_obj_tag(struct loop_obj *o, uint64_t id) { o->id = id; }
 /* On l's thread: the object serving connection id, or NULL. */

@@ -26,6 +26,7 @@
 #include "proxy/relay_proto.h"
 #include "proxy/router.h"
 #include "proxy/service.h"
+#include "proxy/socks5_udp.h"
 #include "proxy/socks_parse.h"
 #include "proxy/tls_sni.h"
 
@@ -36,6 +37,8 @@ enum auto_allow { ALLOW_HTTP = 1, ALLOW_SOCKS4 = 2, ALLOW_SOCKS5 = 4, ALLOW_TLS 
 
 struct auto_opts {
 	unsigned allow;
+	bool udp;                       /* udp=true: SOCKS5 UDP ASSOCIATE (GOST's enableUDP) */
+	long udp_buffer_size;           /* udpBufferSize, default 4096 */
 };
 
 enum auto_state {
@@ -58,6 +61,7 @@ struct auto_sess {
 	struct auto_opts *o;
 	struct stream *client;
 	struct conn_info *ci;
+	struct sockaddr_storage peer;
 	struct log_ctx lc;
 	enum auto_state st;
 	enum proto proto;
@@ -81,11 +85,19 @@ static int auto_init(struct service *svc, char *err, size_t errlen)
 {
 	struct auto_opts *o = calloc(1, sizeof(*o));
 	const char *h = svc->cfg->handler;
+	const struct cfg_md *md = &svc->cfg->handler_md;
 
-	(void)err;
-	(void)errlen;
 	if (!o)
 		return -ENOMEM;
+	svc->hdata = o;
+	if (cfg_md_bool(md, "udp", false, &o->udp, err, errlen) ||
+	    cfg_md_int(md, "udpBufferSize", 4096, &o->udp_buffer_size, err, errlen))
+		return -EINVAL;
+	if (o->udp_buffer_size <= 0 || o->udp_buffer_size > 65535) {
+		snprintf(err, errlen, "udpBufferSize: %ld is out of range (1..65535)",
+			 o->udp_buffer_size);
+		return -EINVAL;
+	}
 	if (!strcmp(h, "http"))
 		o->allow = ALLOW_HTTP;
 	else if (!strcmp(h, "socks4"))
@@ -94,7 +106,6 @@ static int auto_init(struct service *svc, char *err, size_t errlen)
 		o->allow = ALLOW_SOCKS5;
 	else
 		o->allow = ALLOW_HTTP | ALLOW_SOCKS4 | ALLOW_SOCKS5 | ALLOW_TLS;
-	svc->hdata = o;
 	return 0;
 }
 
@@ -150,6 +161,17 @@ static void socks5_fail(struct auto_sess *s, uint8_t rep, const char *why)
 	int n = socks5_reply(r, sizeof(r), rep, NULL);
 
 	finish_err(s, r, n > 0 ? (size_t)n : 0, "%s (reply %u)", why, rep);
+}
+
+/* UDP ASSOCIATE: the association takes the connection over. */
+static void start_udp(struct auto_sess *s)
+{
+	loop_timer_stop(s->loop, &s->timer);
+	socks5_udp_start(s->svc, s->loop, s->client, s->ci, &s->peer,
+			 (size_t)s->o->udp_buffer_size);
+	s->client = NULL;
+	s->ci = NULL;
+	sess_free(s);
 }
 
 static void socks4_fail(struct auto_sess *s, uint8_t code, const char *why)
@@ -440,8 +462,13 @@ static int step_socks5(struct auto_sess *s)
 		switch (r.cmd) {
 		case SOCKS5_CMD_CONNECT:
 			break;
-		case SOCKS5_CMD_BIND:
 		case SOCKS5_CMD_UDP:
+			if (s->o->udp) {
+				start_udp(s);
+				return -1;
+			}
+			/* fall through */
+		case SOCKS5_CMD_BIND:
 		case 0xf2:
 		case 0xf3:
 			/* GOST answers "not allowed" while bind and udp are off */
@@ -602,6 +629,7 @@ static void auto_accept(struct service *svc, struct worker *w, struct stream *cl
 	s->o = svc->hdata;
 	s->http_minor = 1;
 	s->client = client;
+	s->peer = *peer;
 	s->ci = conns_new(svc->cfg->name, "auto", (const struct sockaddr *)peer);
 	if (!s->ci) {
 		stream_close(s->client, false);

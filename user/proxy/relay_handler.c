@@ -21,6 +21,7 @@
 #include "proxy/conn_stack.h"
 #include "proxy/dgram_pipe.h"
 #include "proxy/pipe.h"
+#include "proxy/relay_bind.h"
 #include "proxy/relay_conn.h"
 #include "proxy/relay_proto.h"
 #include "proxy/router.h"
@@ -38,6 +39,7 @@ struct relay_opts {
 	bool nodelay;
 	bool bind;
 	struct cidr_list skipauth;
+	struct relay_bind_opts bind_opts;
 };
 
 struct relay_sess {
@@ -81,6 +83,10 @@ static int relay_init(struct service *svc, char *err, size_t errlen)
 		return -EINVAL;
 	if (o->read_timeout_ms <= 0)    /* GOST: 0 or less means the default */
 		o->read_timeout_ms = DEFAULT_READ_TIMEOUT_MS;
+	if (o->bind && relay_bind_opts_parse(md, &o->bind_opts, err, errlen)) {
+		cfg_strv_free(skip);
+		return -EINVAL;
+	}
 	if (cidr_list_parse(&o->skipauth, skip, err, errlen)) {
 		cfg_strv_free(skip);
 		return -EINVAL;
@@ -96,6 +102,7 @@ static void relay_fini(struct service *svc)
 	if (!o)
 		return;
 	cidr_list_free(&o->skipauth);
+	relay_bind_opts_free(&o->bind_opts);
 	free(o);
 	svc->hdata = NULL;
 }
@@ -216,6 +223,28 @@ static bool authenticate(struct relay_sess *s)
 	return cfg_users_check(u, m->has_user ? m->user : "", m->has_user ? m->pass : "");
 }
 
+/* relayd's rule on top of GOST's: where users are configured, a BIND needs
+ * real credentials (skipauth addresses may CONNECT, not listen) */
+static void start_bind(struct relay_sess *s, const char *network, const char *addr)
+{
+	const struct cfg_users *u = &s->svc->cfg->handler_users;
+	struct relay_bind_req r = {
+		.svc = s->svc, .loop = s->loop, .client = s->client, .ci = s->ci,
+		.network = network, .addr = addr, .pending = s->buf + s->hdr_len,
+		.pending_len = s->len - s->hdr_len, .o = &s->o->bind_opts,
+	};
+
+	if (u->enabled && !cfg_users_check(u, s->msg.has_user ? s->msg.user : "",
+					   s->msg.has_user ? s->msg.pass : "")) {
+		refuse(s, RELAY_STATUS_UNAUTHORIZED, "bind: needs a user's credentials");
+		return;
+	}
+	relay_bind_start(&r);
+	s->client = NULL;
+	s->ci = NULL;
+	sess_free(s);
+}
+
 static void handle_request(struct relay_sess *s)
 {
 	const struct relay_msg *m = &s->msg;
@@ -276,7 +305,7 @@ static void handle_request(struct relay_sess *s)
 			refuse(s, RELAY_STATUS_FORBIDDEN, "bind: not enabled on this service (bind=true)");
 			return;
 		}
-		refuse(s, RELAY_STATUS_BAD_REQUEST, "bind: not supported yet");
+		start_bind(s, network, addr);
 		return;
 	default: {
 		char why[64];

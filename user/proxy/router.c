@@ -62,6 +62,7 @@ struct route {
 	struct node_rt *node[16];       /* node picked per hop */
 	int node_idx[16];
 	bool waiting;                   /* nodelay: waiting for a relay response */
+	bool bind;                      /* the last hop asks for a BIND */
 	struct loop_timer timer;
 	struct loop_task done_task;
 	char err[256];
@@ -217,13 +218,43 @@ static void finish(struct route *rt, const char *fmt, ...)
 
 static void advance(struct route *rt);
 
+/* BIND as GOST's connector/relay/bind.go builds it: [USER_AUTH] NETWORK ADDR,
+ * a host-less address sent as 0.0.0.0:port */
+static int build_bind(const struct node_rt *n, bool udp, const char *addr, uint8_t *out,
+		      size_t cap)
+{
+	struct relay_writer w;
+	struct relay_addr a;
+	char host[256], text[300];
+	uint16_t port;
+	int err;
+
+	if (net_split_hostport(addr, host, sizeof(host), &port))
+		return RELAY_E_BAD_ADDR_TEXT;
+	if (!host[0])
+		snprintf(text, sizeof(text), "0.0.0.0:%u", (unsigned)port);
+	else
+		util_strcpy(text, sizeof(text), addr);
+	err = relay_addr_parse(&a, text);
+	if (err)
+		return err;
+	relay_w_begin(&w, out, cap, RELAY_CMD_BIND | (udp ? RELAY_FLAG_UDP : 0));
+	if (n->user)
+		relay_w_user(&w, n->user, n->pass);
+	relay_w_network(&w, udp ? RELAY_NET_UDP : RELAY_NET_TCP);
+	relay_w_addr(&w, &a);
+	return relay_w_finish(&w);
+}
+
 /* relay request for `addr` as GOST's connector builds it: [NETWORK] [USER_AUTH] [ADDR] */
 static int build_request(const struct node_rt *n, const char *network, const char *addr,
-			 uint8_t *out, size_t cap)
+			 bool bind, uint8_t *out, size_t cap)
 {
 	struct relay_writer w;
 	bool udp = !strcmp(network, "udp");
 
+	if (bind)
+		return build_bind(n, udp, addr, out, cap);
 	relay_w_begin(&w, out, cap, RELAY_CMD_CONNECT | (udp ? RELAY_FLAG_UDP : 0));
 	if (udp)
 		relay_w_network(&w, RELAY_NET_UDP);
@@ -282,11 +313,17 @@ static int connect_through(struct route *rt, size_t h, const char *network, cons
 	struct node_rt *n = rt->node[h];
 	uint8_t req[RELAY_MAX_MSG];
 	struct relay_conn_opts o = { 0 };
+	bool bind = rt->bind && h + 1 == rt->r->n_hops;
 	int len;
 
-	if (n->connector == CONN_FORWARD)
-		return 0;
-	len = build_request(n, network, addr, req, sizeof(req));
+	if (n->connector == CONN_FORWARD) {
+		if (!bind)
+			return 0;
+		snprintf(rt->err, sizeof(rt->err), "node %s: BIND needs a relay connector",
+			 n->cfg->name);
+		return -EINVAL;
+	}
+	len = build_request(n, network, addr, bind, req, sizeof(req));
 	if (len < 0) {
 		snprintf(rt->err, sizeof(rt->err), "relay request for %s: %s", addr,
 			 relay_strerror(len));
@@ -294,14 +331,15 @@ static int connect_through(struct route *rt, size_t h, const char *network, cons
 	}
 	o.prefix = req;
 	o.prefix_len = (size_t)len;
-	o.send_now = n->nodelay;
+	/* a BIND waits for its response whatever nodelay says (GOST's Bind does) */
+	o.send_now = n->nodelay || bind;
 	o.parse_response = true;
 	rt->s = relay_conn_new(rt->s, &o);
 	if (!rt->s) {
 		snprintf(rt->err, sizeof(rt->err), "out of memory");
 		return -ENOMEM;
 	}
-	if (n->nodelay) {
+	if (o.send_now) {
 		/* GOST's connector with nodelay writes the request and waits for the
 		 * response before Connect returns */
 		rt->waiting = true;
@@ -434,6 +472,19 @@ static void timeout_cb(struct loop_timer *t)
 	struct route *rt = CONTAINER_OF(t, struct route, timer);
 
 	finish(rt, "connect %s: i/o timeout", rt->addr);
+}
+
+struct route *router_bind(struct router *r, struct loop *l, const char *network, const char *addr,
+			  uint32_t timeout_ms, route_cb cb, void *ud)
+{
+	struct route *rt;
+
+	if (!r->n_hops)
+		return NULL;
+	rt = router_dial(r, l, network, addr, timeout_ms, cb, ud);
+	if (rt)
+		rt->bind = true;
+	return rt;
 }
 
 struct route *router_dial(struct router *r, struct loop *l, const char *network, const char *addr,

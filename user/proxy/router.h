@@ -33,6 +33,13 @@ void route_cancel(struct route *rt);
 /* Whether a "udp" route's stream carries length-framed datagrams (through a
  * relay chain) rather than being a connected UDP socket (direct). */
 bool router_udp_framed(const struct router *r);
+/* A BIND through the chain (GOST's chain Bind): every hop but the last
+ * CONNECTs as usual, the last hop's relay connector sends BIND for addr
+ * (network "tcp" or "udp") and the callback runs once its OK response was
+ * read; the stream then carries what follows it (smux, or UDP frames).
+ * NULL for a direct router (BIND needs a chain) or when out of memory. */
+struct route *router_bind(struct router *r, struct loop *l, const char *network, const char *addr,
+			  uint32_t timeout_ms, route_cb cb, void *ud);
 
 /* Chain name for logs ("" for direct). */
 const char *router_name(const struct router *r);

@@ -35,6 +35,8 @@ static const struct handler_ops *handler_for(const char *type)
 		{ "socks5", &auto_handler_ops },
 		{ "socks4", &auto_handler_ops },
 		{ "udp", &udp_handler_ops },
+		{ "rtcp", &rtcp_handler_ops },
+		{ "rudp", &rudp_handler_ops },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(tab); i++)
@@ -107,6 +109,13 @@ static void accept_resume(struct loop_timer *t)
 
 static void listener_stop(struct worker *w, struct service_listener *sl)
 {
+	struct service *s = sl->svc;
+
+	if (s->lfd < 0) {
+		if (w->id == 0 && s->h->stop)
+			s->h->stop(s, w);
+		return;
+	}
 	loop_timer_stop(w->loop, &sl->resume);
 	loop_io_stop(w->loop, &sl->io);
 }
@@ -180,8 +189,9 @@ static int service_init(struct service *s, const struct cfg_service *c,
 			 c->handler);
 		return -EINVAL;
 	}
-	/* UDP services read datagrams on the bound socket: no stream transport */
-	if (strcmp(c->listener, "udp") &&
+	/* UDP services read datagrams on the bound socket and remote ones (rtcp,
+	 * rudp) listen through their chain: no stream transport */
+	if (strcmp(c->listener, "udp") && !service_is_remote(c) &&
 	    transport_listener_new(s->cref->cfg, c, &s->transport, why, sizeof(why))) {
 		snprintf(err, errlen, "service %s: %s", c->name, why);
 		return -EINVAL;
@@ -208,6 +218,12 @@ static int service_init(struct service *s, const struct cfg_service *c,
 	if (!s->ls) {
 		snprintf(err, errlen, "service %s: out of memory", c->name);
 		return -ENOMEM;
+	}
+	if (service_is_remote(c)) {
+		/* rtcp/rudp listen on the far side of the chain (handler start/stop) */
+		util_strcpy(s->bound, sizeof(s->bound), c->addr);
+		s->n_ls = (size_t)nw;
+		return 0;
 	}
 	if (prev) {
 		/* a reload keeps the socket: no connection attempt is refused meanwhile */
@@ -329,6 +345,11 @@ static void swap_run(struct loop_task *t)
 		int e;
 
 		sl->w = w;
+		if (s->lfd < 0) {
+			if (w->id == 0 && s->h->start)
+				s->h->start(s, w);
+			continue;
+		}
 		if (s->h->readable && w->id != s->dgram_worker)
 			continue;
 		/* one bind, every worker waiting on it: the kernel wakes one of them */
@@ -393,4 +414,9 @@ const struct cfg_fnode *service_pick_target(struct service *svc, int *idx)
 	if (idx)
 		*idx = i;
 	return i < 0 ? NULL : &svc->cfg->forwarder.nodes[i];
+}
+
+bool service_is_remote(const struct cfg_service *c)
+{
+	return !strcmp(c->listener, "rtcp") || !strcmp(c->listener, "rudp");
 }

@@ -44,6 +44,10 @@ struct handler_ops {
 	/* Datagram handlers instead of accept (a "udp" listener): the service's
 	 * UDP socket is readable on w, the one worker that watches it. */
 	void (*readable)(struct service *svc, struct worker *w);
+	/* Remote listeners (rtcp, rudp) have no local socket: start runs on
+	 * worker 0 when the service goes live, stop when it is removed. */
+	void (*start)(struct service *svc, struct worker *w);
+	void (*stop)(struct service *svc, struct worker *w);
 };
 
 struct service_listener {
@@ -118,5 +122,10 @@ extern const struct handler_ops relay_handler_ops;
 extern const struct handler_ops forward_handler_ops;
 extern const struct handler_ops auto_handler_ops;
 extern const struct handler_ops udp_handler_ops;
+extern const struct handler_ops rtcp_handler_ops;
+extern const struct handler_ops rudp_handler_ops;
+
+/* rtcp/rudp: the service listens through its listener chain (relay BIND). */
+bool service_is_remote(const struct cfg_service *c);
 
 #endif
