@@ -50,7 +50,8 @@ def fetch_ok(origin, lport, n):
 @pytest.mark.parametrize("version", ["-tls1_2", "-tls1_3"])
 def test_s_client_gets_the_generated_certificate(procs, version):
     port = free_port()
-    procs.relayd("-L", f"relay+tls://:{port}", cwd=procs.tmp)
+    rd = procs.relayd("-L", f"relay+tls://:{port}", cwd=procs.tmp)
+    assert "tls listener certificate: self-signed, generated at start-up" in rd.text()
     rc, out = s_client(port, version)
     assert rc == 0, out
     assert "subject=O = GOST, CN = gost.run" in out
