@@ -50,10 +50,12 @@ def fetch_ok(origin, lport, n):
 @pytest.mark.parametrize("version", ["-tls1_2", "-tls1_3"])
 def test_s_client_gets_the_generated_certificate(procs, version):
     port = free_port()
-    procs.relayd("-L", f"relay+tls://:{port}", cwd=procs.tmp)
-    rc, out = s_client(port, version)
+    rd = procs.relayd("-L", f"relay+tls://:{port}", cwd=procs.tmp)
+    assert "tls listener certificate: self-signed, generated at start-up" in rd.text()
+    rc, out = s_client(port, version, "-alpn", "h2,http/1.1")
     assert rc == 0, out
     assert "subject=O = GOST, CN = gost.run" in out
+    assert "No ALPN negotiated" in out          # GOST's listener sets no ALPN
     # Go's first choice with AES hardware, in either version
     assert ("TLSv1.2, Cipher is ECDHE-ECDSA-AES128-GCM-SHA256" if version == "-tls1_2"
             else "TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256") in out, out

@@ -195,7 +195,7 @@ class PythonWsRelay:
     upgrade, masking and pongs against an implementation nobody here wrote."""
 
     def __init__(self):
-        self.paths, self.requests = [], []
+        self.paths, self.requests, self.hosts = [], [], []
         ready = threading.Event()
         self.t = threading.Thread(target=self._run, args=(ready,), daemon=True)
         self.t.start()
@@ -203,6 +203,7 @@ class PythonWsRelay:
 
     async def _handler(self, ws, path):
         self.paths.append(path)
+        self.hosts.append(ws.request_headers.get("Host"))
         buf = b""
         while len(buf) < 4 or len(buf) < 4 + int.from_bytes(buf[2:4], "big"):
             buf += await ws.recv()
@@ -242,5 +243,6 @@ def test_our_dialer_against_python_websockets_server(procs):
         s.sendall(data)
         assert rw.recv_exact(s, len(data), timeout=20) == data
     assert py.paths == ["/tunnel"]
+    assert py.hosts == [f"127.0.0.1:{py.port}"]     # GOST: the node address as written
     assert py.requests[0] == rw.request(rw.CONNECT, rw.addr("example.test", 80))
     py.close()

@@ -90,7 +90,7 @@ static int load_ca(SSL_CTX *ctx, const char *ca, char *err, size_t errlen)
 	return 0;
 }
 
-SSL_CTX *tls_ctx_server(const struct tls_files *f, char *err, size_t errlen)
+SSL_CTX *tls_ctx_server(const struct tls_files *f, const char **source, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = base_ctx(TLS_server_method(), err, errlen);
 
@@ -100,9 +100,11 @@ SSL_CTX *tls_ctx_server(const struct tls_files *f, char *err, size_t errlen)
 		if (load_pair(ctx, f->cert_file ? f->cert_file : "", f->key_file ? f->key_file : "",
 			      err, errlen))
 			goto fail;
+		*source = f->cert_file;
 	} else if (!access("cert.pem", R_OK) && !access("key.pem", R_OK)) {
 		if (load_pair(ctx, "cert.pem", "key.pem", err, errlen))
 			goto fail;
+		*source = "cert.pem in the working directory";
 	} else {
 		X509 *cert;
 		EVP_PKEY *key;
@@ -113,6 +115,7 @@ SSL_CTX *tls_ctx_server(const struct tls_files *f, char *err, size_t errlen)
 			ssl_err(err, errlen, "use the generated certificate", NULL);
 			goto fail;
 		}
+		*source = "self-signed, generated at start-up (gost.run)";
 	}
 	if (set(f->ca_file)) {
 		if (load_ca(ctx, f->ca_file, err, errlen))

@@ -22,8 +22,9 @@ struct tls_files {
 	const char *cert_file, *key_file, *ca_file;     /* NULL or "" = unset */
 };
 
-/* NULL on error with err filled ("load certificate cert.pem: no such file"). */
-SSL_CTX *tls_ctx_server(const struct tls_files *f, char *err, size_t errlen);
+/* NULL on error with err filled ("load certificate cert.pem: no such file");
+ * *source says which certificate the server presents, for the log. */
+SSL_CTX *tls_ctx_server(const struct tls_files *f, const char **source, char *err, size_t errlen);
 SSL_CTX *tls_ctx_client(const struct tls_files *f, bool secure, char *err, size_t errlen);
 
 /* The generated certificate and key (made on first use, kept for the life

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "config/config.h"
 #include "net/stream.h"
@@ -102,8 +103,10 @@ static bool has_files(const struct cfg_tls *t)
 int transport_listener_new(const struct cfg *root, const struct cfg_service *c,
 			   struct transport **out, char *err, size_t errlen)
 {
+	struct log_ctx lc = { .kind = "service", .service = c->name };
 	struct tls_files f = { 0 };
 	const struct cfg_tls *src = NULL;
+	const char *source = "";
 	struct transport *tp;
 	char why[CFG_ERR_MAX];
 
@@ -135,11 +138,13 @@ int transport_listener_new(const struct cfg *root, const struct cfg_service *c,
 		f.key_file = src->key_file;
 		f.ca_file = src->ca_file;
 	}
-	tp->ctx = tls_ctx_server(&f, why, sizeof(why));
+	tp->ctx = tls_ctx_server(&f, &source, why, sizeof(why));
 	if (!tp->ctx) {
 		snprintf(err, errlen, "listener %s: %s", c->listener, why);
 		goto fail;
 	}
+	log_info(&lc, "%s listener certificate: %s%s", c->listener, source,
+		 f.ca_file && *f.ca_file ? ", client certificates required" : "");
 	*out = tp;
 	return 0;
 fail:
