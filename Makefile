@@ -79,7 +79,7 @@ $(BUILD)/relayd: $(BUILD)/user/main.o $(BUILD)/librelayd.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/relayctl: $(BUILD)/tools/relayctl.o $(BUILD)/librelayd.a
+$(BUILD)/relayctl: $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/*.c)) $(BUILD)/librelayd.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -1,11 +1,14 @@
-/* relayctl: inspect a running relayd over its control socket.
+/* relayctl: inspect and steer a running relayd, bpftool-style:
  *
- *   relayctl [-j|-p] [--ctl PATH] status
- *   relayctl [-j|-p] [--ctl PATH] conns
+ *   relayctl [-j|-p] [--ctl PATH] OBJECT COMMAND [ARG]
  *
- * Text and JSON come from the same reply: -j prints the daemon's JSON reply
- * (one line; -p pretty), otherwise a table.  Errors name what failed. */
+ * Every command yields one JSON reply (the daemon's, over its control
+ * socket, or built here for config check and map dump); -j prints it (-p
+ * pretty), otherwise its printer shows text.  The one-word commands of
+ * earlier versions (conns, services, conn ID, kill ID, reload) stay as
+ * aliases.  Exit status: 0 done, 1 failed (the error names what), 2 usage. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,25 +20,72 @@
 
 #include <jansson.h>
 
+#include "config/config.h"
 #include "relayd/ctl_proto.h"
+#include "relayctl.h"
 
 #define MAX_REPLY (256u << 20)
 
 static int g_json, g_pretty;
 
+enum arg_kind { ARG_NONE, ARG_ID, ARG_FILE };
+
+struct command {
+	const char *object, *verb;      /* verb NULL: the object alone */
+	enum arg_kind arg;
+	const char *daemon_cmd;         /* control request, or NULL: local */
+	const char *what;               /* reload's "what" */
+	void (*print)(const json_t *reply);
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "status", NULL, ARG_NONE, "status", NULL, print_status,
+	  "version, uptime, services, fast-path state, bytes per path" },
+	{ "service", "list", ARG_NONE, "services", NULL, print_services,
+	  "services with request and error counts" },
+	{ "conn", "list", ARG_NONE, "conns", NULL, print_conns,
+	  "live connections (UDP sessions with datagrams and idle time)" },
+	{ "conn", "show", ARG_ID, "conn", NULL, print_conn,
+	  "one connection in detail, fast-path counters included" },
+	{ "conn", "kill", ARG_ID, "kill", NULL, print_killed,
+	  "close a connection (a kernel pair leaves the maps)" },
+	{ "user", "reload", ARG_NONE, "reload", "users", print_reloaded,
+	  "re-read the users (auth files, authers) only" },
+	{ "config", "reload", ARG_NONE, "reload", "config", print_reloaded,
+	  "re-read the config file, like SIGHUP" },
+	{ "config", "check", ARG_FILE, NULL, NULL, print_config_check,
+	  "validate a config file with relayd's parser (no daemon needed)" },
+	{ "map", "dump", ARG_NONE, NULL, NULL, print_map_dump,
+	  "the pinned fast-path maps (works while the control socket is down)" },
+	{ "stats", NULL, ARG_NONE, "stats", NULL, print_object,
+	  "counters: connections, bytes per path, fast path, per service" },
+};
+
+/* Old one-word forms, rewritten to OBJECT COMMAND. */
+static const struct { const char *old, *object, *verb; } aliases[] = {
+	{ "conns", "conn", "list" },
+	{ "services", "service", "list" },
+	{ "kill", "conn", "kill" },
+	{ "reload", "config", "reload" },
+};
+
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: relayctl [-j|-p] [--ctl PATH] COMMAND\n"
-		   "  status     version, uptime, services, fast-path state, bytes per path\n"
-		   "  conns      live connections: id, service, client, user, target, path, bytes, age;\n"
-		   "             UDP sessions also with datagrams each way and idle time\n"
-		   "  conn ID    one connection in detail (fast-path counters included)\n"
-		   "  kill ID    close a connection (both sockets; a kernel pair leaves the maps)\n"
-		   "  services   the services and their request/error counts\n"
-		   "  reload [config|users]  re-read the config file (default) or only its users\n"
-		   "  stats      counters: connections, bytes per path, fast path, per service\n"
-		   "  -j         JSON output (the daemon's reply), -p pretty JSON\n"
-		   "  --ctl PATH control socket (default %s)\n", CTL_DEFAULT_PATH);
+	fprintf(f, "Usage: relayctl [-j|-p] [--ctl PATH] OBJECT COMMAND [ARG]\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+		char left[40];
+
+		snprintf(left, sizeof(left), "%s%s%s%s", c->object, c->verb ? " " : "",
+			 c->verb ? c->verb : "",
+			 c->arg == ARG_ID ? " ID" : c->arg == ARG_FILE ? " FILE" : "");
+		fprintf(f, "  %-22s %s\n", left, c->help);
+	}
+	fprintf(f, "  -j, --json             JSON output (documented in the README), -p pretty\n"
+		   "  --ctl PATH             control socket (default %s)\n"
+		   "Aliases: conns, services, conn ID, kill ID, reload [config|users]\n",
+		CTL_DEFAULT_PATH);
 }
 
 static int fail(const char *fmt, const char *a, const char *b)
@@ -147,171 +197,99 @@ static json_t *request(const char *path, const char *req)
 	return reply;
 }
 
-static const char *str(const json_t *o, const char *k)
+/* The control request for c, one JSON line. */
+static char *daemon_request(const struct command *c, const char *arg)
 {
-	const char *s = json_string_value(json_object_get(o, k));
+	json_t *req = json_pack("{s:s}", "cmd", c->daemon_cmd);
+	char *line, *out = NULL;
 
-	return s && *s ? s : "-";
-}
-
-static long long num(const json_t *o, const char *k)
-{
-	return (long long)json_integer_value(json_object_get(o, k));
-}
-
-static void human_bytes(long long b, char *out, size_t cap)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u)
-		snprintf(out, cap, "%.1f%s", v, units[u]);
-	else
-		snprintf(out, cap, "%lldB", b);
-}
-
-static void print_services(const json_t *svcs)
-{
-	size_t i;
-	json_t *v;
-
-	printf("%-12s %-22s %-8s %-8s %-10s %10s %8s\n", "SERVICE", "LISTEN", "HANDLER", "LISTENER",
-	       "CHAIN", "REQUESTS", "ERRORS");
-	json_array_foreach(svcs, i, v)
-		printf("%-12s %-22s %-8s %-8s %-10s %10lld %8lld\n", str(v, "name"), str(v, "listen"),
-		       str(v, "handler"), str(v, "listener"), str(v, "chain"), num(v, "requests"),
-		       num(v, "errors"));
-}
-
-/* An object as "key: value" lines, nested objects indented. */
-static void print_object(const json_t *o, int depth)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach((json_t *)o, k, v) {
-		if (json_is_object(v)) {
-			printf("%*s%s:\n", depth * 2, "", k);
-			print_object(v, depth + 1);
-		} else {
-			char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-
-			printf("%*s%s: %s\n", depth * 2, "", k, s ? s : "?");
-			free(s);
-		}
-	}
-}
-
-/* The request line for argv's command, or NULL (usage error). */
-static char *build_request(const char *cmd, const char *arg)
-{
-	json_t *req = NULL;
-	char *line, *out;
-
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "conns") || !strcmp(cmd, "services") ||
-	    !strcmp(cmd, "stats")) {
-		if (!arg)
-			req = json_pack("{s:s}", "cmd", cmd);
-	} else if (!strcmp(cmd, "conn") || !strcmp(cmd, "kill")) {
-		char *end;
-		unsigned long long id = arg ? strtoull(arg, &end, 10) : 0;
-
-		if (arg && *arg && !*end && id > 0 && id <= INT64_MAX)
-			req = json_pack("{s:s, s:I}", "cmd", cmd, "id", (json_int_t)id);
-	} else if (!strcmp(cmd, "reload")) {
-		if (!arg || !strcmp(arg, "config") || !strcmp(arg, "users"))
-			req = json_pack("{s:s, s:s}", "cmd", cmd, "what", arg ? arg : "config");
-	}
-	if (!req)
-		return NULL;
-	line = json_dumps(req, JSON_COMPACT);
+	if (req && c->arg == ARG_ID)
+		json_object_set_new(req, "id", json_integer(strtoll(arg, NULL, 10)));
+	if (req && c->what)
+		json_object_set_new(req, "what", json_string(c->what));
+	line = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
-	if (!line)
-		return NULL;
-	out = malloc(strlen(line) + 2);
-	if (out)
+	if (line && (out = malloc(strlen(line) + 2)))
 		sprintf(out, "%s\n", line);
 	free(line);
 	return out;
 }
 
-static void print_status(const json_t *r)
+static bool is_id(const char *s)
 {
-	const json_t *fp = json_object_get(r, "fastpath"), *b = json_object_get(r, "bytes");
-	const json_t *c = json_object_get(r, "connections"), *svcs = json_object_get(r, "services");
-	char k[32], u[32], s[32];
+	char *end;
+	unsigned long long v;
 
-	human_bytes(num(b, "kernel"), k, sizeof(k));
-	human_bytes(num(b, "user"), u, sizeof(u));
-	human_bytes(num(b, "splice"), s, sizeof(s));
-	printf("relayd %s  pid %lld  up %llds  workers %lld\n", str(r, "relayd"), num(r, "pid"),
-	       num(r, "uptime_s"), num(r, "workers"));
-	printf("fast path: %s  pairs %lld active / %lld total  throttled %lld  refused %lld\n",
-	       str(fp, "state"), num(fp, "pairs_active"), num(fp, "pairs_total"),
-	       num(fp, "throttles"), num(fp, "insert_refused"));
-	printf("bytes: kernel %s  user %s  splice %s\n", k, u, s);
-	printf("connections: %lld active, %lld accepted, %lld closed\n", num(c, "active"),
-	       num(c, "accepted"), num(c, "closed"));
-	print_services(svcs);
+	if (!s || !*s || *s == '-')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	return !errno && !*end && v > 0 && v <= INT64_MAX;
 }
 
-/* UDP sessions again, with what only they have: datagrams and idle time */
-static void print_udp_sessions(const json_t *conns)
+/* Matches words (aliases rewritten) to a command; *arg gets its argument. */
+static const struct command *find_command(const char **w, int n, const char **arg)
 {
-	int header = 0;
-	size_t i;
-	json_t *v;
+	const char *obj = n > 0 ? w[0] : NULL, *verb = n > 1 ? w[1] : NULL;
+	int used;
 
-	json_array_foreach(conns, i, v) {
-		char up[32], down[32], idle[32];
-
-		if (!json_object_get(v, "datagrams_up"))
+	if (!obj)
+		return NULL;
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+		if (strcmp(obj, aliases[i].old))
 			continue;
-		if (!header) {
-			printf("\nUDP sessions:\n%-8s %-22s %-28s %10s %10s %10s %10s %8s\n", "ID",
-			       "CLIENT", "TARGET", "DGRAMS-UP", "BYTES-UP", "DGRAMS-DN", "BYTES-DN",
-			       "IDLE");
-			header = 1;
+		obj = aliases[i].object;
+		if (!strcmp(aliases[i].old, "reload") && verb) {
+			if (!strcmp(verb, "users"))
+				obj = "user";
+			else if (strcmp(verb, "config"))
+				return NULL;
+			w++;
+			n--;
 		}
-		human_bytes(num(v, "bytes_up"), up, sizeof(up));
-		human_bytes(num(v, "bytes_down"), down, sizeof(down));
-		snprintf(idle, sizeof(idle), "%.1fs", (double)num(v, "idle_ms") / 1000.0);
-		printf("%-8lld %-22s %-28s %10lld %10s %10lld %10s %8s\n", num(v, "id"),
-		       str(v, "client"), str(v, "target"), num(v, "datagrams_up"), up,
-		       num(v, "datagrams_down"), down, idle);
+		/* the old form had no verb: what followed is the argument */
+		verb = aliases[i].verb;
+		w--;
+		n++;
+		break;
 	}
+	if (!strcmp(obj, "conn") && is_id(verb)) {      /* "conn ID" */
+		verb = "show";
+		w--;
+		n++;
+	}
+	if ((!strcmp(obj, "conn") || !strcmp(obj, "service")) && !verb)
+		verb = "list";
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+
+		if (strcmp(c->object, obj) || (c->verb && (!verb || strcmp(c->verb, verb))) ||
+		    (!c->verb && verb))
+			continue;
+		used = c->verb ? 2 : 1;
+		*arg = n > used ? w[used] : NULL;
+		if (n > used + (c->arg != ARG_NONE))
+			return NULL;
+		if ((c->arg == ARG_ID && !is_id(*arg)) || (c->arg == ARG_FILE && !*arg))
+			return NULL;
+		return c;
+	}
+	return NULL;
 }
 
-static void print_conns(const json_t *r)
+static void print_json(const json_t *reply)
 {
-	const json_t *conns = json_object_get(r, "conns");
-	size_t i;
-	json_t *v;
+	char *s = json_dumps(reply, g_pretty ? JSON_INDENT(2) : JSON_COMPACT);
 
-	printf("%-8s %-10s %-7s %-22s %-10s %-28s %-9s %10s %10s %8s  %s\n", "ID", "SERVICE",
-	       "PROTO", "CLIENT", "USER", "TARGET", "PATH", "UP", "DOWN", "AGE", "STACK");
-	json_array_foreach(conns, i, v) {
-		char up[32], down[32], age[32];
-
-		human_bytes(num(v, "bytes_up"), up, sizeof(up));
-		human_bytes(num(v, "bytes_down"), down, sizeof(down));
-		snprintf(age, sizeof(age), "%.1fs", (double)num(v, "age_ms") / 1000.0);
-		printf("%-8lld %-10s %-7s %-22s %-10s %-28s %-9s %10s %10s %8s  %s\n", num(v, "id"),
-		       str(v, "service"), str(v, "proto"), str(v, "client"), str(v, "user"),
-		       str(v, "target"), str(v, "path"), up, down, age, str(v, "stack"));
-	}
-	print_udp_sessions(conns);
+	printf("%s\n", s ? s : "");
+	free(s);
 }
 
 int main(int argc, char **argv)
 {
-	const char *path = CTL_DEFAULT_PATH, *cmd = NULL, *arg = NULL;
-	char *req;
+	const char *path = CTL_DEFAULT_PATH, *words[4], *arg = NULL;
+	const struct command *c;
+	int nw = 0;
 	json_t *reply;
 
 	for (int i = 1; i < argc; i++) {
@@ -327,51 +305,49 @@ int main(int argc, char **argv)
 			path = argv[i];
 		} else if (!strncmp(a, "--ctl=", 6)) {
 			path = a + 6;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "help")) {
 			usage(stdout);
 			return 0;
-		} else if (a[0] == '-') {
+		} else if (a[0] == '-' && a[1]) {
 			usage(stderr);
 			return 2;
-		} else if (!cmd) {
-			cmd = a;
-		} else if (!arg) {
-			arg = a;
+		} else if (nw < 3) {
+			words[1 + nw++] = a;    /* words[0] is room for an alias rewrite */
 		} else {
 			usage(stderr);
 			return 2;
 		}
 	}
-	req = cmd ? build_request(cmd, arg) : NULL;
-	if (!req) {
+	c = find_command(words + 1, nw, &arg);
+	if (!c) {
+		fprintf(stderr, "relayctl: not a command:");
+		for (int i = 1; i <= nw; i++)
+			fprintf(stderr, " %s", words[i]);
+		fprintf(stderr, "%s\n", nw ? "" : " (none given)");
 		usage(stderr);
 		return 2;
 	}
-	reply = request(path, req);
-	free(req);
+	if (c->daemon_cmd) {
+		char *req = daemon_request(c, arg);
+
+		if (!req)
+			return fail("out of memory%s%s", "", "");
+		reply = request(path, req);
+		free(req);
+	} else {
+		char err[CFG_ERR_MAX];
+
+		reply = c->arg == ARG_FILE ? local_config_check(arg, err, sizeof(err))
+					   : local_map_dump(path, err, sizeof(err));
+		if (!reply)
+			fail("%s%s", err, "");
+	}
 	if (!reply)
 		return 1;
-	if (g_json) {
-		char *s = json_dumps(reply, g_pretty ? JSON_INDENT(2) : JSON_COMPACT);
-
-		printf("%s\n", s ? s : "");
-		free(s);
-	} else if (!strcmp(cmd, "status")) {
-		print_status(reply);
-	} else if (!strcmp(cmd, "conns")) {
-		print_conns(reply);
-	} else if (!strcmp(cmd, "services")) {
-		print_services(json_object_get(reply, "services"));
-	} else if (!strcmp(cmd, "conn")) {
-		print_object(json_object_get(reply, "conn"), 0);
-	} else if (!strcmp(cmd, "kill")) {
-		printf("connection %lld closed\n", num(reply, "killed"));
-	} else if (!strcmp(cmd, "reload")) {
-		printf("reloaded %s\n", str(reply, "reloaded"));
-		print_services(json_object_get(reply, "services"));
-	} else {
-		print_object(reply, 0);
-	}
+	if (g_json)
+		print_json(reply);
+	else
+		c->print(reply);
 	json_decref(reply);
 	return 0;
 }

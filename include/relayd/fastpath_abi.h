@@ -89,6 +89,7 @@ struct fp_event {
 	__u64 bytes;
 };
 
-#define FP_PIN_DIR "/sys/fs/bpf/relayd"
+#define BPFFS_ROOT "/sys/fs/bpf"
+#define FP_PIN_DIR BPFFS_ROOT "/relayd"
 
 #endif

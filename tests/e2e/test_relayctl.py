@@ -4,6 +4,8 @@ import json
 import socket
 import subprocess
 
+import pytest
+
 import relaywire as rw
 from conftest import RELAYCTL, free_port
 from targets import Target
@@ -138,3 +140,106 @@ def test_conn_kill_services_reload_and_stats(procs, tmp_path):
         assert "stats" not in ctl("--ctl", r.ctl, "stats").stderr
     finally:
         echo.close()
+
+
+@pytest.fixture
+def relay(procs):
+    """A relay server and an echo target for it."""
+    echo = Target("echo")
+    port = free_port()
+    r = procs.relayd("-L", f"relay://:{port}", name="srv")
+    r.port, r.echo = port, echo
+    yield r
+    echo.close()
+
+
+def relay_conn(r, payload=b"z" * 100):
+    s = rw.connect(r.port)
+    s.sendall(rw.request(rw.CONNECT, rw.addr("127.0.0.1", r.echo.port)) + payload)
+    assert rw.recv_exact(s, 4 + len(payload))[4:] == payload
+    return s
+
+
+def jctl(r, *args):
+    out = ctl("-j", "--ctl", r.ctl, *args)
+    assert out.returncode == 0, out
+    return json.loads(out.stdout)
+
+
+def test_object_command_grammar_and_the_old_aliases_agree(relay):
+    r = relay
+    s = relay_conn(r)
+    cid = r.conns()[0]["id"]
+    pairs = [(("service", "list"), ("services",)), (("conn", "list"), ("conns",)),
+             (("conn",), ("conns",)), (("conn", "show", cid), ("conn", cid))]
+    for new, old in pairs:
+        a, b = jctl(r, *new), jctl(r, *old)
+        assert a["ok"] and set(a) == set(b), (new, old)
+    assert jctl(r, "conn", "show", cid)["conn"]["id"] == cid
+    for cmd in (("status",), ("stats",), ("service", "list"), ("conn", "list"),
+                ("conn", "show", cid), ("map", "dump")):
+        text = ctl("--ctl", r.ctl, *cmd)
+        assert text.returncode == 0 and text.stdout.strip(), (cmd, text)
+    assert "reloaded users" in ctl("--ctl", r.ctl, "user", "reload").stdout
+    assert "reloaded config" in ctl("--ctl", r.ctl, "config", "reload").stdout
+    assert jctl(r, "reload", "users")["reloaded"] == "users"
+    for bad in (("conn", "show"), ("conn", "show", "x"), ("conn", "kill", "0"),
+                ("status", "now"), ("map",), ("config", "check"), ("user",)):
+        out = ctl("--ctl", r.ctl, *bad)
+        assert out.returncode == 2 and "not a command: " + " ".join(map(str, bad)) in out.stderr
+    s.close()
+
+
+def test_conn_kill_on_a_fast_path_connection_empties_the_maps(relay):
+    r = relay
+    s = relay_conn(r)
+    c = r.conns()[0]
+    assert c["path"] == "kernel"
+    dump = jctl(r, "map", "dump")
+    cookies = {v["cookie"] for v in dump["sockets"]}
+    assert len(cookies) == 2 and all(v["peer_cookie"] in cookies for v in dump["sockets"])
+    out = ctl("--ctl", r.ctl, "conn", "kill", c["id"])
+    assert out.returncode == 0 and f"connection {c['id']} closed" in out.stdout
+    s.settimeout(10)
+    assert s.recv(100) == b""           # the client side is closed
+    s.close()
+    r.wait_idle()
+    assert jctl(r, "map", "dump")["sockets"] == []
+    assert ctl("--ctl", r.ctl, "conn", "kill", c["id"]).returncode == 1
+
+
+def test_map_dump_reads_the_pinned_maps_while_the_control_socket_is_down(relay):
+    r = relay
+    s = relay_conn(r, b"m" * 5000)
+    moved = r.ctl.with_name("moved.sock")
+    r.ctl.rename(moved)
+    try:
+        down = ctl("--ctl", r.ctl, "status")
+        assert down.returncode == 1 and f"no relayd at {r.ctl}" in down.stderr
+        dump = jctl(r, "map", "dump")
+        assert len(dump["sockets"]) == 2 and "redirected_bytes" in dump["stats"]
+        text = ctl("--ctl", r.ctl, "map", "dump")
+        assert text.returncode == 0 and "COOKIE" in text.stdout
+    finally:
+        moved.rename(r.ctl)
+    s.close()
+    r.wait_idle()
+    gone = ctl("-j", "--ctl", "/nonexistent/relayd.sock", "map", "dump")
+    assert gone.returncode == 1 and "no pinned map" in json.loads(gone.stdout)["error"]
+
+
+def test_config_check_uses_the_daemons_parser(tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"services": [
+        {"name": "r", "addr": ":12345", "handler": {"type": "relay"},
+         "listener": {"type": "tcp"}}]}))
+    out = ctl("config", "check", good)
+    assert out.returncode == 0 and f"{good}: valid, 1 service(s)" in out.stdout
+    assert json.loads(ctl("-j", "config", "check", good).stdout)["services"][0]["name"] == "r"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"services": [
+        {"name": "r", "addr": ":1", "handler": {"type": "nonsense"}}]}))
+    out = ctl("config", "check", bad)
+    assert out.returncode == 1 and "services[0].handler.type" in out.stderr
+    out = ctl("-j", "config", "check", tmp_path / "missing.json")
+    assert out.returncode == 1 and "missing.json" in json.loads(out.stdout)["error"]

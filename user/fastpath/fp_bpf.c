@@ -3,12 +3,15 @@
  * failure leaves the fast path off with one log line saying why; the daemon
  * keeps running on splice(2). */
 #include <errno.h>
-#include <stdlib.h>
+#include <linux/magic.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -120,16 +123,31 @@ static struct bpf_map *pinned_map(size_t i)
 	return m[i];
 }
 
+/* FP_PIN_DIR lives on the BPF filesystem; mount it where the system has not
+ * (a bare VM or container), as bpftool and other BPF daemons do. */
+static int ensure_bpffs(void)
+{
+	struct statfs st;
+
+	if (!statfs(BPFFS_ROOT, &st) && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700"))
+		return -errno;
+	log_info(&lc, "mounted the BPF filesystem on %s to pin the fast-path maps", BPFFS_ROOT);
+	return 0;
+}
+
 static int pin_maps(const char *dir)
 {
 	char path[512];
+	int err = ensure_bpffs();
 
+	if (err)
+		return err;
 	/* the parent (FP_PIN_DIR) is shared by every daemon */
 	if ((mkdir(FP_PIN_DIR, 0700) && errno != EEXIST) || (mkdir(dir, 0700) && errno != EEXIST))
 		return -errno;
 	for (size_t i = 0; i < ARRAY_SIZE(pinned); i++) {
-		int err;
-
 		snprintf(path, sizeof(path), "%s/%s", dir, pinned[i]);
 		unlink(path);   /* a previous daemon's pin */
 		err = bpf_map__pin(pinned_map(i), path);
