@@ -384,15 +384,19 @@ def test_flood_from_one_client_disturbs_nobody_else(procs, echo):
         t = socket.create_connection(("127.0.0.1", tcp_port), timeout=10)
         flood = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         flood.bind(("127.0.0.1", 0))
-        payload = b"F" * 200
-        for i in range(30000):
+        # far more than relayd can carry: drops in relayd's queue or in the
+        # listening socket's buffer, both logged
+        payload = b"F" * 60000
+        for i in range(6000):
             flood.sendto(payload, ("127.0.0.1", c.port))
-            if i % 1000 == 0:   # a calm UDP client and a TCP connection keep working
+            if i % 200 == 0:    # a calm UDP client and a TCP connection keep working
                 calm.sendto(b"calm%d" % i, ("127.0.0.1", calm_port))
                 assert calm.recv(100) == b"calm%d" % i
                 t.sendall(b"tcp%d" % i)
                 assert rw.recv_exact(t, len(b"tcp%d" % i)) == b"tcp%d" % i
-        log_has(c, "a client's queue is full")
+        wait_for(lambda: "a client's queue is full" in c.text() or
+                 "the listening socket's buffer was full" in c.text(), 10,
+                 f"no drop was logged:\n{c.text()[-3000:]}")
         # the flooder's own session survives it
         assert udp_ask(flood, c.port, b"done")
         assert [x["client"] for x in c.conns() if x["proto"] == "udp"].count(
