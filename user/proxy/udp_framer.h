@@ -15,7 +15,7 @@ struct stream;
 
 #define UDP_MAX_DGRAM 65535
 #define UDP_FRAMER_IN_CAP (2 * (2 + UDP_MAX_DGRAM))
-#define UDP_FRAMER_OUT_CAP (512 * 1024)
+#define UDP_FRAMER_OUT_CAP (256 * 1024)
 
 /* Results besides -errno from the stream. */
 #define UDP_FRAMER_EOF (-100000)        /* the peer ended the stream at a frame boundary */

@@ -28,6 +28,7 @@
 #include "proxy/service.h"
 #include "proxy/udp_framer.h"
 #include "proxy/udp_peer.h"
+#include "proxy/udp_sendq.h"
 
 #define RECV_BATCH 16
 #define DROP_LOG_MS 1000
@@ -43,7 +44,11 @@ struct udp_opts {
 	struct mmsghdr msgs[RECV_BATCH];
 	struct iovec iov[RECV_BATCH];
 	struct sockaddr_storage from[RECV_BATCH];
-	uint64_t dropped_full, dropped_backlog, dropped_trunc, last_drop_log;
+	uint8_t cmsg[RECV_BATCH][CMSG_SPACE(sizeof(uint32_t))];
+	bool setup, ovfl_seen;
+	uint32_t ovfl_last;
+	uint64_t dropped_full, dropped_backlog, dropped_trunc, dropped_send, dropped_kernel;
+	uint64_t last_drop_log;
 };
 
 /* A session from its first datagram until the dial is done. */
@@ -99,6 +104,8 @@ static void udp_fini(struct service *svc)
 
 	if (!o)
 		return;
+	if (o->peers.sq)
+		udp_sendq_free(o->peers.sq);
 	free(o->bufs);
 	free(o);
 	svc->hdata = NULL;
@@ -123,7 +130,15 @@ static void log_drops(struct service *svc, struct loop *l, bool force)
 	if (o->dropped_trunc)
 		log_warn(&lc, "udp: dropped %llu datagrams longer than readBufferSize %ld",
 			 (unsigned long long)o->dropped_trunc, o->read_buf);
-	o->dropped_full = o->dropped_backlog = o->dropped_trunc = 0;
+	if (o->dropped_send)
+		log_warn(&lc, "udp: dropped %llu replies the socket refused (send buffer full)",
+			 (unsigned long long)o->dropped_send);
+	if (o->dropped_kernel)
+		log_warn(&lc, "udp: the kernel dropped %llu datagrams: the listening socket's buffer "
+			 "was full (clients send faster than relayd reads)",
+			 (unsigned long long)o->dropped_kernel);
+	o->dropped_full = o->dropped_backlog = o->dropped_trunc = o->dropped_send = 0;
+	o->dropped_kernel = 0;
 	o->last_drop_log = now;
 }
 
@@ -254,23 +269,71 @@ static struct udp_peer *sess_new(struct service *svc, struct worker *w,
 
 /* ---- the listener ---- */
 
+/* First call on the owning worker: reply batching, and the kernel's count of
+ * datagrams it dropped because the socket's buffer was full (SO_RXQ_OVFL). */
+static void listener_setup(struct service *svc, struct worker *w)
+{
+	struct udp_opts *o = svc->hdata;
+	int on = 1;
+
+	o->setup = true;
+	o->peers.sq = udp_sendq_new(w->loop, svc->lfd);  /* NULL: replies use sendto */
+	if (setsockopt(svc->lfd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on))) {
+		struct log_ctx lc = { .kind = "service", .service = svc->cfg->name };
+
+		log_warn(&lc, "udp: SO_RXQ_OVFL: %s (drops in the socket buffer go unlogged)",
+			 strerror(errno));
+	}
+}
+
+static void prepare_batch(struct udp_opts *o)
+{
+	size_t cap = (size_t)o->read_buf + 1;
+
+	for (int i = 0; i < RECV_BATCH; i++) {
+		struct msghdr *h = &o->msgs[i].msg_hdr;
+
+		o->iov[i].iov_base = o->bufs + (size_t)i * cap;
+		o->iov[i].iov_len = cap;
+		memset(h, 0, sizeof(*h));
+		h->msg_iov = &o->iov[i];
+		h->msg_iovlen = 1;
+		h->msg_name = &o->from[i];
+		h->msg_namelen = sizeof(o->from[i]);
+		h->msg_control = o->cmsg[i];
+		h->msg_controllen = sizeof(o->cmsg[i]);
+	}
+}
+
+/* The kernel's running count of datagrams the socket dropped, as of this one. */
+static void note_overflow(struct udp_opts *o, struct msghdr *h)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		uint32_t v;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL)
+			continue;
+		memcpy(&v, CMSG_DATA(c), sizeof(v));
+		/* the first count seen is the baseline: a reload shares the socket */
+		if (o->ovfl_seen)
+			o->dropped_kernel += v - o->ovfl_last;
+		o->ovfl_last = v;
+		o->ovfl_seen = true;
+	}
+}
+
 static void udp_readable(struct service *svc, struct worker *w)
 {
 	struct udp_opts *o = svc->hdata;
-	size_t cap = (size_t)o->read_buf + 1;
 
+	if (!o->setup)
+		listener_setup(svc, w);
+	if (o->peers.sq)
+		o->dropped_send += udp_sendq_take_drops(o->peers.sq);
 	for (int round = 0; round < 8; round++) {
 		int n;
 
-		for (int i = 0; i < RECV_BATCH; i++) {
-			o->iov[i].iov_base = o->bufs + (size_t)i * cap;
-			o->iov[i].iov_len = cap;
-			memset(&o->msgs[i].msg_hdr, 0, sizeof(o->msgs[i].msg_hdr));
-			o->msgs[i].msg_hdr.msg_iov = &o->iov[i];
-			o->msgs[i].msg_hdr.msg_iovlen = 1;
-			o->msgs[i].msg_hdr.msg_name = &o->from[i];
-			o->msgs[i].msg_hdr.msg_namelen = sizeof(o->from[i]);
-		}
+		prepare_batch(o);
 		n = recvmmsg(svc->lfd, o->msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
@@ -278,6 +341,7 @@ static void udp_readable(struct service *svc, struct worker *w)
 			size_t len = o->msgs[i].msg_len;
 			struct udp_peer *p;
 
+			note_overflow(o, &o->msgs[i].msg_hdr);
 			if (len > (size_t)o->read_buf) {
 				o->dropped_trunc++;
 				continue;
@@ -291,7 +355,8 @@ static void udp_readable(struct service *svc, struct worker *w)
 		if (n < RECV_BATCH)
 			break;
 	}
-	if (o->dropped_full || o->dropped_backlog || o->dropped_trunc)
+	if (o->dropped_full || o->dropped_backlog || o->dropped_trunc || o->dropped_send ||
+	    o->dropped_kernel)
 		log_drops(svc, w->loop, false);
 }
 

@@ -9,6 +9,7 @@
 #include "base/util.h"
 #include "net/loop.h"
 #include "net/stream.h"
+#include "proxy/udp_sendq.h"
 
 struct dgram {
 	size_t len;
@@ -123,9 +124,15 @@ static ssize_t p_read(struct stream *s, void *buf, size_t len)
 static ssize_t p_write(struct stream *s, const void *buf, size_t len)
 {
 	struct udp_peer *p = (struct udp_peer *)s;
-	ssize_t w = sendto(p->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-			   (const struct sockaddr *)&p->addr, p->alen);
+	ssize_t w;
 
+	if (p->t->sq) {
+		int e = udp_sendq_put(p->t->sq, &p->addr, p->alen, buf, len);
+
+		return e ? e : (ssize_t)len;
+	}
+	w = sendto(p->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)&p->addr,
+		   p->alen);
 	return w < 0 ? -errno : w;
 }
 
@@ -153,6 +160,9 @@ static void p_close(struct stream *s, bool abort)
 
 	(void)abort;
 	unlink_peer(p);
+	/* nothing stays queued once a peer is gone: the table may go next */
+	if (p->t->sq)
+		udp_sendq_flush(p->t->sq);
 	loop_cancel(s->loop, &p->kick);
 	while (p->qlen) {
 		free(p->q[p->qhead]);
@@ -248,7 +258,14 @@ int udp_peer_push(struct udp_peer *p, const void *dg, size_t len)
 	memcpy(d->data, dg, len);
 	p->q[(p->qhead + p->qlen) % p->qcap] = d;
 	p->qlen++;
-	if (p->want & STREAM_RD)
+	if (!(p->want & STREAM_RD))
+		return 0;
+	if (p->qlen < p->qcap) {
 		loop_defer(p->s.loop, &p->kick);
+		return 0;
+	}
+	/* full: let the session drain it now rather than drop what comes next */
+	loop_cancel(p->s.loop, &p->kick);
+	kick_cb(&p->kick);
 	return 0;
 }
