@@ -441,3 +441,23 @@ def test_udp_service_survives_reload_kill_and_serves_ipv6(procs, echo, tmp_path)
     assert "[::1]:%d" % six.getsockname()[1] in [x["client"] for x in r.conns()]
     for s in (a, b, six):
         s.close()
+
+
+@pytest.mark.parametrize("transport", ["tls", "ws", "wss"])
+def test_udp_over_each_data_channel(procs, echo, transport):
+    port = free_port()
+    r = procs.relayd("-L", f"relay+{transport}://:{port}", name="server")
+    lport = free_udp_port()
+    c = procs.relayd("-L", f"udp://:{lport}/127.0.0.1:{echo.port}?keepalive=true&ttl=30s", "-F",
+                     f"relay+{transport}://127.0.0.1:{port}", name="client")
+    s = udp_sock()
+    rnd = random.Random(7)
+    for size in (1, 1400, 65507, 0, 9000):
+        dg = rnd.randbytes(size)
+        assert ask_once(s, lport, dg), f"{size}-byte datagram over relay+{transport}"
+    conns = c.conns()
+    assert len(conns) == 1 and conns[0]["datagrams_down"] == 5
+    assert f"{transport}>tcp" in conns[0]["stack"]
+    s.close()
+    c.stop()
+    r.wait_idle()
