@@ -29,7 +29,9 @@
 #include "fastpath/fp_pair.h"
 #include "relayd/fastpath_abi.h"
 
-#define COPY_BUF (64 * 1024)
+/* large reads and writes: a throttled direction must outpace its sender to
+ * catch up and go back to the kernel; freed when it does */
+#define COPY_BUF (512 * 1024)
 /* enough rounds to empty a full receive buffer in one go: catching up needs
  * one moment with nothing left to read */
 #define COPY_ROUNDS 256
@@ -342,6 +344,14 @@ static bool pump(struct fp_pair *p, int i)
 			set_ctl(p, i, true);
 		}
 		d->mode = FP_COPYING;
+		if (d->cap < COPY_BUF) {        /* still the small buffer of the pre-pairing bytes */
+			uint8_t *nb = realloc(d->buf, COPY_BUF);
+
+			if (nb) {
+				d->buf = nb;
+				d->cap = COPY_BUF;
+			}
+		}
 		{
 			ssize_t r = recv(p->fd[i], d->buf, d->cap, MSG_DONTWAIT);
 			struct fp_conn c;
@@ -368,6 +378,10 @@ static bool pump(struct fp_pair *p, int i)
 				return false;
 			}
 			d->mode = FP_KERNEL;
+			/* a kernel direction holds no copy buffer */
+			free(d->buf);
+			d->buf = NULL;
+			d->cap = 0;
 			atomic_fetch_add(&fp_g.resumes, 1);
 			log_debug(&lc, "conn %llu: %s direction back on the kernel path",
 				  (unsigned long long)p->ci->id,
