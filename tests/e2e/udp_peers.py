@@ -11,11 +11,13 @@ from conftest import Proc
 
 
 class UdpEcho:
-    """Sends every datagram back to its sender, unchanged.  close() joins the
+    """Sends every datagram back to its sender, unchanged (or only counts it:
+    reply=False).  close() joins the
     thread before closing the socket: a thread still blocked on a closed
     socket's number would read whatever socket gets that number next."""
 
-    def __init__(self, host="127.0.0.1"):
+    def __init__(self, host="127.0.0.1", reply=True):
+        self.reply = reply
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
@@ -37,7 +39,8 @@ class UdpEcho:
                 return
             self.count += 1
             try:
-                self.sock.sendto(b, a)
+                if self.reply:
+                    self.sock.sendto(b, a)
             except OSError:
                 pass
 
