@@ -131,6 +131,25 @@ def test_fudp_flag_alone_and_network_alone_both_mean_udp(procs, echo):
     r.wait_idle()
 
 
+def test_server_relays_a_burst_of_frames_in_one_write(procs):
+    # more frames than one pass of the pump takes, to a target that never
+    # answers: the rest are already read into relayd, so no socket readiness
+    # would bring the pump back for them
+    sink = UdpEcho(reply=False)
+    try:
+        r = relay_server(procs, query="nodelay=true")
+        s = rw.connect(r.port)
+        dgs = [b"burst-%03d" % i for i in range(300)]
+        s.sendall(udp_connect_req("127.0.0.1", sink.port) + b"".join(frame(d) for d in dgs))
+        assert rw.recv_exact(s, 4) == b"\x01\x00\x00\x00"
+        wait_for(lambda: sink.count >= len(dgs), 10, "the target did not get all 300")
+        assert sink.count == len(dgs)
+        s.close()
+        r.wait_idle()
+    finally:
+        sink.close()
+
+
 # ---- relayd's client through relayd's server -----------------------------
 
 def test_dig_through_client_naming_the_target(procs):

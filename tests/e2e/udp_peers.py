@@ -11,28 +11,42 @@ from conftest import Proc
 
 
 class UdpEcho:
-    """Sends every datagram back to its sender, unchanged."""
+    """Sends every datagram back to its sender, unchanged (or only counts it:
+    reply=False).  close() joins the
+    thread before closing the socket: a thread still blocked on a closed
+    socket's number would read whatever socket gets that number next."""
 
-    def __init__(self, host="127.0.0.1"):
+    def __init__(self, host="127.0.0.1", reply=True):
+        self.reply = reply
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         self.sock.bind((host, 0))
+        self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
         self.count = 0
+        self.stopping = False
         self.t = threading.Thread(target=self._run, daemon=True)
         self.t.start()
 
     def _run(self):
-        while True:
+        while not self.stopping:
             try:
                 b, a = self.sock.recvfrom(65536)
-                self.count += 1
-                self.sock.sendto(b, a)
+            except socket.timeout:
+                continue
             except OSError:
                 return
+            self.count += 1
+            try:
+                if self.reply:
+                    self.sock.sendto(b, a)
+            except OSError:
+                pass
 
     def close(self):
+        self.stopping = True
+        self.t.join()
         self.sock.close()
 
 

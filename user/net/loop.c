@@ -30,6 +30,7 @@ struct loop {
 	size_t nheap, capheap;
 	/* deferred tasks (this thread) */
 	struct loop_task *dhead, *dtail;
+	struct loop_task round_end;     /* marks where the deferred tasks of a round end */
 	/* posted tasks (any thread) */
 	pthread_mutex_t plock;
 	struct loop_task *phead, *ptail;
@@ -62,6 +63,7 @@ struct loop *loop_new(void)
 	if (l->epfd < 0 || l->wakefd < 0 || pthread_mutex_init(&l->plock, NULL))
 		goto fail;
 	l->now = loop_clock_ms();
+	loop_task_init(&l->round_end, NULL);
 	loop_io_init(&l->wake_io, l->wakefd, wake_cb);
 	if (loop_io_set(l, &l->wake_io, EPOLLIN))
 		goto fail;
@@ -292,17 +294,23 @@ void loop_cancel(struct loop *l, struct loop_task *t)
 
 static void run_deferred(struct loop *l)
 {
-	/* tasks queued while running wait for the next round */
-	struct loop_task *t = l->dhead;
+	/* tasks queued while running wait for the next round, behind the mark;
+	 * taking them off the live list one at a time keeps loop_cancel() of a
+	 * task later in this round correct */
+	if (!l->dhead)
+		return;
+	loop_defer(l, &l->round_end);
+	for (;;) {
+		struct loop_task *t = l->dhead;
 
-	l->dhead = l->dtail = NULL;
-	while (t) {
-		struct loop_task *next = t->next;
-
+		l->dhead = t->next;
+		if (!l->dhead)
+			l->dtail = NULL;
 		t->next = NULL;
 		t->queued = false;
+		if (t == &l->round_end)
+			return;
 		t->cb(t);
-		t = next;
 	}
 }
 

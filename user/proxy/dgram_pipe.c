@@ -33,6 +33,7 @@ struct dgram_pipe {
 	uint32_t idle_ms;
 	bool end_after_reply, replied;
 	struct loop_timer idle;
+	struct loop_task again;         /* frames left in a framer when a batch ended */
 	uint64_t drops[2], drops_logged[2], last_drop_log;
 	uint64_t too_big[2], too_big_logged[2];
 };
@@ -44,6 +45,7 @@ static void dp_free(struct dgram_pipe *p)
 {
 	loop_obj_del(p->loop, &p->obj);
 	loop_timer_stop(p->loop, &p->idle);
+	loop_cancel(p->loop, &p->again);
 	for (int i = 0; i < 2; i++)
 		if (p->side[i].framed)
 			udp_framer_fini(&p->side[i].f);
@@ -216,7 +218,15 @@ static void run(struct dgram_pipe *p)
 		if (sd->framed && udp_framer_pending(&sd->f))
 			ev |= STREAM_WR;
 		stream_want(sd->s, ev);
+		/* buffered frames raise no readiness: come back for them */
+		if (!p->blocked[i] && sd->framed && udp_framer_has_frame(&sd->f))
+			loop_defer(p->loop, &p->again);
 	}
+}
+
+static void again_cb(struct loop_task *t)
+{
+	run(CONTAINER_OF(t, struct dgram_pipe, again));
 }
 
 static void stream_event(struct stream *s, unsigned events, void *ud)
@@ -296,6 +306,7 @@ int dgram_pipe_start(struct stream *client, struct stream *target, struct conn_i
 	loop_obj_add(p->loop, &p->obj, close_obj);
 	loop_obj_tag(&p->obj, ci->id);
 	loop_timer_init(&p->idle, idle_cb);
+	loop_task_init(&p->again, again_cb);
 	if (p->idle_ms)
 		loop_timer_start(p->loop, &p->idle, p->idle_ms);
 	for (int i = 0; i < 2; i++)

@@ -75,6 +75,14 @@ int udp_framer_next(struct udp_framer *f, const uint8_t **dg, size_t *len)
 	}
 }
 
+bool udp_framer_has_frame(const struct udp_framer *f)
+{
+	size_t have = f->in_len - f->in_off;
+	const uint8_t *p = f->in + f->in_off;
+
+	return have >= RELAY_UDP_HDR && have >= RELAY_UDP_HDR + ((size_t)p[0] << 8 | p[1]);
+}
+
 bool udp_framer_room(const struct udp_framer *f, size_t len)
 {
 	return f->out_len - f->out_off + RELAY_UDP_HDR + len <= UDP_FRAMER_OUT_CAP;

@@ -39,6 +39,9 @@ void udp_framer_fini(struct udp_framer *f);
  * UDP_FRAMER_EOF, UDP_FRAMER_TRUNC, or the stream's -errno. */
 int udp_framer_next(struct udp_framer *f, const uint8_t **dg, size_t *len);
 
+/* Whether a whole frame is already buffered (no read needed to get it). */
+bool udp_framer_has_frame(const struct udp_framer *f);
+
 /* Whether a datagram of len bytes fits in the output queue now. */
 bool udp_framer_room(const struct udp_framer *f, size_t len);
 /* Queue one datagram as one frame: 0, -EMSGSIZE over 65535 bytes, -ENOBUFS

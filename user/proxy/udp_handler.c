@@ -61,7 +61,6 @@ struct udp_sess {
 	struct conn_info *ci;
 	struct route *route;
 	int idx;
-	bool dialing;
 };
 
 static int udp_init(struct service *svc, char *err, size_t errlen)
@@ -153,8 +152,7 @@ static void sess_free(struct udp_sess *s)
 {
 	struct udp_opts *o = s->svc->hdata;
 
-	if (s->dialing)
-		o->dialing--;
+	o->dialing--;
 	loop_obj_del(s->loop, &s->obj);
 	if (s->route)
 		route_cancel(s->route);
@@ -245,7 +243,6 @@ static struct udp_peer *sess_new(struct service *svc, struct worker *w,
 	service_get(svc);               /* the peer's, dropped when it closes */
 	atomic_fetch_add(&svc->requests, 1);
 	s->ps = udp_peer_stream(s->peer);
-	s->dialing = true;
 	o->dialing++;
 	loop_obj_add(w->loop, &s->obj, close_obj);
 	loop_obj_tag(&s->obj, s->ci->id);
