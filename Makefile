@@ -99,7 +99,8 @@ tests-build: all $(UNIT_BINS) $(TOOL_BINS)
 # dnsmasq, haproxy for the benchmark) and Debian's python3 with pytest.
 DEB_PKGS := gcc make clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libjansson-dev \
             libssl-dev pkg-config git iproute2 curl iperf3 socat haproxy dnsutils dnsmasq-base \
-            python3 python3-pytest openssl procps util-linux python3-websockets
+            python3 python3-pytest openssl procps util-linux python3-websockets \
+            prometheus
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \

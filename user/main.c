@@ -19,6 +19,7 @@
 #include "control/ctl_cmds.h"
 #include "control/ctl_server.h"
 #include "control/conns.h"
+#include "control/metrics_http.h"
 #include "control/pin_path.h"
 #include "control/sdnotify.h"
 #include "fastpath/fp.h"
@@ -36,6 +37,8 @@ struct options {
 	const char *L[MAX_FLAGS], *F[MAX_FLAGS], *C[MAX_FLAGS];
 	size_t nL, nF, nC;
 	const char *output;             /* -O */
+	const char *metrics;            /* -metrics ADDR */
+	char *metrics_src;              /* the inline config -metrics stands for */
 	int debug;                      /* -D = 1, -DD = 2 */
 	bool version;
 	const char *ctl_path;
@@ -60,6 +63,8 @@ static void usage(FILE *f)
 		"  -O json           print the configuration the flags and files mean, and exit\n"
 		"  -D, -DD           debug / trace logging\n"
 		"  -V                print the version and exit\n"
+		"  -metrics ADDR     serve Prometheus metrics on ADDR (e.g. :9000) at /metrics,\n"
+		"                    health at /livez and /readyz (config: the metrics block)\n"
 		"  --ctl PATH        control socket for relayctl (default %s)\n"
 		"  --fastpath=on|off kernel sockmap fast path for plain TCP pairs (default on;\n"
 		"                    off, or BPF unavailable: splice(2))\n"
@@ -157,6 +162,9 @@ static int parse_flags(int argc, char **argv, struct options *o)
 			o->output = val;
 		} else if (!strcmp(name, "D") || !strcmp(name, "DD")) {
 			o->debug = name[1] ? 2 : 1;
+		} else if (!strcmp(name, "metrics")) {
+			NEED_VAL();
+			o->metrics = val;
 		} else if (!strcmp(name, "V")) {
 			o->version = true;
 		} else if (!strcmp(name, "ctl")) {
@@ -219,6 +227,27 @@ static int parse_flags(int argc, char **argv, struct options *o)
 #undef ADD
 #undef NEED_VAL
 	}
+	return 0;
+}
+
+/* GOST's -metrics ADDR is the config {"metrics":{"addr":ADDR}}, given last
+ * so that it replaces a metrics block from -C. */
+static int add_metrics_source(struct options *o)
+{
+	json_t *doc;
+
+	if (!o->metrics)
+		return 0;
+	if (o->nC == MAX_FLAGS)
+		return bad_flag("too many -%s flags", "C");
+	doc = json_pack("{s:{s:s}}", "metrics", "addr", o->metrics);
+	o->metrics_src = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (!o->metrics_src) {
+		fprintf(stderr, "relayd: out of memory\n");
+		return 1;
+	}
+	o->C[o->nC++] = o->metrics_src;
 	return 0;
 }
 
@@ -349,6 +378,7 @@ static void drain_check(struct loop_timer *t)
 static void start_drain(struct daemon *d)
 {
 	d->draining = true;
+	metrics_http_set_ready(false);
 	sdnotify_stopping();
 	services_swap(NULL, d->services, d->workers, d->o->workers);
 	d->services = NULL;
@@ -403,6 +433,7 @@ static int print_config(struct daemon *d)
 static void shutdown_all(struct daemon *d)
 {
 	ctl_server_stop();
+	metrics_http_stop();
 	if (d->workers) {
 		workers_stop(d->workers, d->o->workers);
 		for (int i = 0; i < d->o->workers; i++) {
@@ -441,6 +472,13 @@ static int start(struct daemon *d, struct cfg *cfg, sigset_t *mask)
 				   .queue_limit = o->queue_limit, .sndbuf = (int)o->sndbuf });
 	pipe_set_accel(o->fastpath ? PIPE_ACCEL_KERNEL : PIPE_ACCEL_SPLICE);
 	pipe_set_test_delay(o->test_pair_delay_ms);
+	/* before services_build, which takes cfg over */
+	if (cfg->metrics.addr &&
+	    metrics_http_start(d->loop, &cfg->metrics, &d->st, err, sizeof(err))) {
+		fprintf(stderr, "relayd: %s\n", err);
+		cfg_free(cfg);
+		return 1;
+	}
 	rc = services_build(cfg, NULL, o->workers, &d->services, err, sizeof(err));
 	if (rc) {
 		/* a service's options are configuration (exit 2); a port in use is not */
@@ -506,12 +544,19 @@ int main(int argc, char **argv)
 		printf("relayd %s\n", RELAYD_VERSION);
 		return 0;
 	}
+	rc = add_metrics_source(&o);
+	if (rc)
+		return rc;
 	d.src = (struct cfg_sources){ o.C, o.nC, o.L, o.nL, o.F, o.nF };
-	if (o.output)
-		return print_config(&d);
+	if (o.output) {
+		rc = print_config(&d);
+		free(o.metrics_src);
+		return rc;
+	}
 	if (load_config(&d, &cfg, err, sizeof(err)) || setup_logging(cfg, o.debug, err, sizeof(err))) {
 		fprintf(stderr, "relayd: %s\n", err);
 		cfg_free(cfg);
+		free(o.metrics_src);
 		return EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);       /* splice(2) to a closed socket raises it */
@@ -529,9 +574,12 @@ int main(int argc, char **argv)
 	}
 	rc = start(&d, cfg, &mask);
 	if (!rc) {
+		/* listeners bound, the fast path loaded or its fallback decided */
+		metrics_http_set_ready(true);
 		sdnotify_ready();
 		loop_run(d.loop);
 	}
 	shutdown_all(&d);
+	free(o.metrics_src);
 	return rc;
 }

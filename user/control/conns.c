@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "control/metrics.h"
 #include "net/loop.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -74,7 +75,10 @@ void conns_set_user(struct conn_info *ci, const char *user)
 
 void conns_set_path(struct conn_info *ci, enum conn_path p)
 {
-	atomic_store(&ci->path, p);
+	int was = atomic_exchange(&ci->path, p);
+
+	if (was == CONN_PATH_HANDSHAKE && p != CONN_PATH_HANDSHAKE && p != CONN_PATH_CLOSING)
+		metrics_handshake_done(loop_clock_ms() - ci->start_mono_ms);
 }
 
 void conns_set_error(struct conn_info *ci, const char *fmt, ...)
@@ -123,6 +127,7 @@ void conns_done(struct conn_info *ci)
 	pthread_mutex_unlock(&g_lock);
 	atomic_fetch_sub(&g_active, 1);
 	atomic_fetch_add(&g_closed, 1);
+	metrics_conn_done(ci->service, up, down);
 	if (log_enabled(LOG_INFO))
 		log_write(LOG_INFO, &lc, nums, 3, "%s >-< %s%s%s (%s)", ci->client,
 			  ci->target[0] ? ci->target : "-", ci->error[0] ? ": " : "", ci->error,
