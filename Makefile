@@ -115,6 +115,35 @@ deps:
 run: deps all
 	$(BUILD)/relayd -C configs/relayd.json
 
+# ---- install --------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: binaries, man pages, the systemd
+# unit (its paths rewritten to PREFIX), and /etc/relayd/relayd.json unless one exists.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/relayd
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+install: all
+	install -Dm755 $(BUILD)/relayd $(DESTDIR)$(SBINDIR)/relayd
+	install -Dm755 $(BUILD)/relayctl $(DESTDIR)$(BINDIR)/relayctl
+	install -Dm644 man/relayd.8 $(DESTDIR)$(MANDIR)/man8/relayd.8
+	install -Dm644 man/relayctl.8 $(DESTDIR)$(MANDIR)/man8/relayctl.8
+	install -Dm644 configs/relayd.json $(DESTDIR)$(DOCDIR)/relayd.json.example
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	    -e 's|/etc/relayd/|$(SYSCONFDIR)/relayd/|g' configs/systemd/relayd.service \
+	    > $(DESTDIR)$(UNITDIR)/relayd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/relayd.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/relayd/relayd.json || \
+	    install -Dm640 configs/relayd.json $(DESTDIR)$(SYSCONFDIR)/relayd/relayd.json
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/relayd $(DESTDIR)$(BINDIR)/relayctl \
+	      $(DESTDIR)$(MANDIR)/man8/relayd.8 $(DESTDIR)$(MANDIR)/man8/relayctl.8 \
+	      $(DESTDIR)$(DOCDIR)/relayd.json.example $(DESTDIR)$(UNITDIR)/relayd.service
+
 # ---- tests ----------------------------------------------------------------
 unit: tests-build
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -137,7 +166,7 @@ bench: deps all tests-build
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps run unit e2e check test bench clean tests-build
+.PHONY: all deps run unit e2e check test bench clean tests-build install uninstall
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -41,6 +41,7 @@ struct options {
 	char *metrics_src;              /* the inline config -metrics stands for */
 	int debug;                      /* -D = 1, -DD = 2 */
 	bool version;
+	bool check;                     /* --check: validate the configuration and exit */
 	const char *ctl_path;
 	bool fastpath;
 	int workers;
@@ -63,6 +64,8 @@ static void usage(FILE *f)
 		"  -O json           print the configuration the flags and files mean, and exit\n"
 		"  -D, -DD           debug / trace logging\n"
 		"  -V                print the version and exit\n"
+		"  --check           validate the flags and configuration, print a summary and\n"
+		"                    exit (0: valid, 2: the error); nothing is bound or loaded\n"
 		"  -metrics ADDR     serve Prometheus metrics on ADDR (e.g. :9000) at /metrics,\n"
 		"                    health at /livez and /readyz (config: the metrics block)\n"
 		"  --ctl PATH        control socket for relayctl (default %s)\n"
@@ -74,8 +77,8 @@ static void usage(FILE *f)
 		"  --fastpath-queue-limit N  demote a kernel direction to userspace once N bytes\n"
 		"                    (K/M/G suffix) queue unaccounted in the kernel (default 4M)\n"
 		"  --fastpath-sndbuf N  send buffer forced on paired sockets (default 16M)\n"
-		"  --no-pin-maps     do not pin the fast-path maps under %s/... (pinned by\n"
-		"                    default, for relayctl map dump)\n"
+		"  --pin-maps, --no-pin-maps  pin the fast-path maps under %s/... for\n"
+		"                    relayctl map dump (the default), or do not\n"
 		"  --test-pair-delay-ms N  testing aid: stall each hand-over N ms (blocks a worker)\n"
 		"  -h, --help        this help\n",
 		CTL_DEFAULT_PATH, FP_PIN_DIR);
@@ -165,6 +168,8 @@ static int parse_flags(int argc, char **argv, struct options *o)
 		} else if (!strcmp(name, "metrics")) {
 			NEED_VAL();
 			o->metrics = val;
+		} else if (!strcmp(name, "check")) {
+			o->check = true;
 		} else if (!strcmp(name, "V")) {
 			o->version = true;
 		} else if (!strcmp(name, "ctl")) {
@@ -558,6 +563,14 @@ int main(int argc, char **argv)
 		cfg_free(cfg);
 		free(o.metrics_src);
 		return EXIT_USAGE;
+	}
+	if (o.check) {
+		printf("relayd: configuration valid: %zu service(s), %zu chain(s)%s%s\n",
+		       cfg->n_services, cfg->n_chains, cfg->metrics.addr ? ", metrics on " : "",
+		       cfg->metrics.addr ? cfg->metrics.addr : "");
+		cfg_free(cfg);
+		free(o.metrics_src);
+		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);       /* splice(2) to a closed socket raises it */
 	sigemptyset(&mask);
