@@ -111,8 +111,11 @@ void conns_done(struct conn_info *ci)
 	struct log_ctx lc = { .kind = "handler", .service = ci->service, .remote = ci->client,
 			      .user = ci->user[0] ? ci->user : NULL,
 			      .dst = ci->target[0] ? ci->target : NULL };
+	uint64_t ms = loop_clock_ms() - ci->start_mono_ms;
 	struct log_num nums[] = {
-		{ "duration_ms", (int64_t)(loop_clock_ms() - ci->start_mono_ms) },
+		/* GOST logs a Go time.Duration, which encodes as nanoseconds */
+		{ "duration", (int64_t)(ms * 1000000u) },
+		{ "duration_ms", (int64_t)ms },
 		{ "inputBytes", (int64_t)up },
 		{ "outputBytes", (int64_t)down },
 	};
@@ -129,7 +132,7 @@ void conns_done(struct conn_info *ci)
 	atomic_fetch_add(&g_closed, 1);
 	metrics_conn_done(ci->service, up, down);
 	if (log_enabled(LOG_INFO))
-		log_write(LOG_INFO, &lc, nums, 3, "%s >-< %s%s%s (%s)", ci->client,
+		log_write(LOG_INFO, &lc, nums, ARRAY_SIZE(nums), "%s >-< %s%s%s (%s)", ci->client,
 			  ci->target[0] ? ci->target : "-", ci->error[0] ? ": " : "", ci->error,
 			  conns_path_name(atomic_load(&ci->path)));
 	free(ci);
