@@ -31,6 +31,7 @@ def test_connection_summary_has_gosts_fields(procs):
         assert line["level"] == "info" and line["kind"] == "handler"
         assert line["service"] == "service-0" and line["remote"] == client
         assert line["user"] == "alice" and line["dst"] == f"127.0.0.1:{echo.port}"
+        assert line["local"] == f"127.0.0.1:{port}"
         assert line["inputBytes"] == 1234 and line["outputBytes"] == 1234
         assert line["duration"] == line["duration_ms"] * 1000000
         assert "time" in line and "msg" in line

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "control/metrics.h"
+#include "net/stream.h"
 #include "net/loop.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -66,6 +67,19 @@ void conns_set_client(struct conn_info *ci, const char *client)
 	pthread_mutex_unlock(&g_lock);
 }
 
+void conns_set_local(struct conn_info *ci, struct stream *client)
+{
+	struct sockaddr_storage ss;
+	char text[NET_ADDRSTRLEN];
+
+	if (stream_local_addr(client, &ss))
+		return;
+	net_format_sockaddr((const struct sockaddr *)&ss, text, sizeof(text));
+	pthread_mutex_lock(&g_lock);
+	util_strcpy(ci->local, sizeof(ci->local), text);
+	pthread_mutex_unlock(&g_lock);
+}
+
 void conns_set_user(struct conn_info *ci, const char *user)
 {
 	pthread_mutex_lock(&g_lock);
@@ -109,6 +123,7 @@ void conns_done(struct conn_info *ci)
 	uint64_t up = atomic_load(&ci->up_user) + atomic_load(&ci->up_kernel);
 	uint64_t down = atomic_load(&ci->down_user) + atomic_load(&ci->down_kernel);
 	struct log_ctx lc = { .kind = "handler", .service = ci->service, .remote = ci->client,
+			      .local = ci->local[0] ? ci->local : NULL,
 			      .user = ci->user[0] ? ci->user : NULL,
 			      .dst = ci->target[0] ? ci->target : NULL };
 	uint64_t ms = loop_clock_ms() - ci->start_mono_ms;
