@@ -99,7 +99,8 @@ tests-build: all $(UNIT_BINS) $(TOOL_BINS)
 # dnsmasq, haproxy for the benchmark) and Debian's python3 with pytest.
 DEB_PKGS := gcc make clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libjansson-dev \
             libssl-dev pkg-config git iproute2 curl iperf3 socat haproxy dnsutils dnsmasq-base \
-            python3 python3-pytest openssl procps util-linux python3-websockets
+            python3 python3-pytest openssl procps util-linux python3-websockets \
+            prometheus nodejs python3-yaml
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
@@ -114,11 +115,52 @@ deps:
 run: deps all
 	$(BUILD)/relayd -C configs/relayd.json
 
+# ---- Kubernetes manifests ---------------------------------------------------
+# The validator (Kubernetes OpenAPI schemas compiled by kubernetes-models) comes from the npm
+# registry into .tools/k8s, which git ignores.
+K8S_TOOLS := .tools/k8s
+$(K8S_TOOLS)/node_modules/.stamp: tools/k8s/package.json
+	mkdir -p $(K8S_TOOLS) && cp tools/k8s/package.json $(K8S_TOOLS)/
+	cd $(K8S_TOOLS) && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+k8s-tools: $(K8S_TOOLS)/node_modules/.stamp
+k8s-validate: k8s-tools
+	node tools/k8s/validate.mjs $(K8S_TOOLS) configs/k8s/*.yaml
+
+# ---- install --------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: binaries, man pages, the systemd
+# unit (its paths rewritten to PREFIX), and /etc/relayd/relayd.json unless one exists.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/relayd
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+install: all
+	install -Dm755 $(BUILD)/relayd $(DESTDIR)$(SBINDIR)/relayd
+	install -Dm755 $(BUILD)/relayctl $(DESTDIR)$(BINDIR)/relayctl
+	install -Dm644 man/relayd.8 $(DESTDIR)$(MANDIR)/man8/relayd.8
+	install -Dm644 man/relayctl.8 $(DESTDIR)$(MANDIR)/man8/relayctl.8
+	install -Dm644 configs/relayd.json $(DESTDIR)$(DOCDIR)/relayd.json.example
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+	    -e 's|/etc/relayd/|$(SYSCONFDIR)/relayd/|g' configs/systemd/relayd.service \
+	    > $(DESTDIR)$(UNITDIR)/relayd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/relayd.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/relayd/relayd.json || \
+	    install -Dm640 configs/relayd.json $(DESTDIR)$(SYSCONFDIR)/relayd/relayd.json
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/relayd $(DESTDIR)$(BINDIR)/relayctl \
+	      $(DESTDIR)$(MANDIR)/man8/relayd.8 $(DESTDIR)$(MANDIR)/man8/relayctl.8 \
+	      $(DESTDIR)$(DOCDIR)/relayd.json.example $(DESTDIR)$(UNITDIR)/relayd.service
+
 # ---- tests ----------------------------------------------------------------
 unit: tests-build
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-e2e: tests-build
+e2e: tests-build k8s-tools
 	RELAYD_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
 check: unit e2e
@@ -136,7 +178,7 @@ bench: deps all tests-build
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps run unit e2e check test bench clean tests-build
+.PHONY: all deps run unit e2e check test bench clean tests-build install uninstall k8s-tools k8s-validate
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -19,6 +19,7 @@
 #include "control/ctl_cmds.h"
 #include "control/ctl_server.h"
 #include "control/conns.h"
+#include "control/metrics_http.h"
 #include "control/pin_path.h"
 #include "control/sdnotify.h"
 #include "fastpath/fp.h"
@@ -36,8 +37,11 @@ struct options {
 	const char *L[MAX_FLAGS], *F[MAX_FLAGS], *C[MAX_FLAGS];
 	size_t nL, nF, nC;
 	const char *output;             /* -O */
+	const char *metrics;            /* -metrics ADDR */
+	char *metrics_src;              /* the inline config -metrics stands for */
 	int debug;                      /* -D = 1, -DD = 2 */
 	bool version;
+	bool check;                     /* --check: validate the configuration and exit */
 	const char *ctl_path;
 	bool fastpath;
 	int workers;
@@ -60,6 +64,10 @@ static void usage(FILE *f)
 		"  -O json           print the configuration the flags and files mean, and exit\n"
 		"  -D, -DD           debug / trace logging\n"
 		"  -V                print the version and exit\n"
+		"  --check           validate the flags and configuration, print a summary and\n"
+		"                    exit (0: valid, 2: the error); nothing is bound or loaded\n"
+		"  -metrics ADDR     serve Prometheus metrics on ADDR (e.g. :9000) at /metrics,\n"
+		"                    health at /livez and /readyz (config: the metrics block)\n"
 		"  --ctl PATH        control socket for relayctl (default %s)\n"
 		"  --fastpath=on|off kernel sockmap fast path for plain TCP pairs (default on;\n"
 		"                    off, or BPF unavailable: splice(2))\n"
@@ -69,8 +77,8 @@ static void usage(FILE *f)
 		"  --fastpath-queue-limit N  demote a kernel direction to userspace once N bytes\n"
 		"                    (K/M/G suffix) queue unaccounted in the kernel (default 4M)\n"
 		"  --fastpath-sndbuf N  send buffer forced on paired sockets (default 16M)\n"
-		"  --no-pin-maps     do not pin the fast-path maps under %s/... (pinned by\n"
-		"                    default, for relayctl map dump)\n"
+		"  --pin-maps, --no-pin-maps  pin the fast-path maps under %s/... for\n"
+		"                    relayctl map dump (the default), or do not\n"
 		"  --test-pair-delay-ms N  testing aid: stall each hand-over N ms (blocks a worker)\n"
 		"  -h, --help        this help\n",
 		CTL_DEFAULT_PATH, FP_PIN_DIR);
@@ -157,6 +165,11 @@ static int parse_flags(int argc, char **argv, struct options *o)
 			o->output = val;
 		} else if (!strcmp(name, "D") || !strcmp(name, "DD")) {
 			o->debug = name[1] ? 2 : 1;
+		} else if (!strcmp(name, "metrics")) {
+			NEED_VAL();
+			o->metrics = val;
+		} else if (!strcmp(name, "check")) {
+			o->check = true;
 		} else if (!strcmp(name, "V")) {
 			o->version = true;
 		} else if (!strcmp(name, "ctl")) {
@@ -219,6 +232,27 @@ static int parse_flags(int argc, char **argv, struct options *o)
 #undef ADD
 #undef NEED_VAL
 	}
+	return 0;
+}
+
+/* GOST's -metrics ADDR is the config {"metrics":{"addr":ADDR}}, given last
+ * so that it replaces a metrics block from -C. */
+static int add_metrics_source(struct options *o)
+{
+	json_t *doc;
+
+	if (!o->metrics)
+		return 0;
+	if (o->nC == MAX_FLAGS)
+		return bad_flag("too many -%s flags", "C");
+	doc = json_pack("{s:{s:s}}", "metrics", "addr", o->metrics);
+	o->metrics_src = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (!o->metrics_src) {
+		fprintf(stderr, "relayd: out of memory\n");
+		return 1;
+	}
+	o->C[o->nC++] = o->metrics_src;
 	return 0;
 }
 
@@ -349,6 +383,7 @@ static void drain_check(struct loop_timer *t)
 static void start_drain(struct daemon *d)
 {
 	d->draining = true;
+	metrics_http_set_ready(false);
 	sdnotify_stopping();
 	services_swap(NULL, d->services, d->workers, d->o->workers);
 	d->services = NULL;
@@ -403,6 +438,7 @@ static int print_config(struct daemon *d)
 static void shutdown_all(struct daemon *d)
 {
 	ctl_server_stop();
+	metrics_http_stop();
 	if (d->workers) {
 		workers_stop(d->workers, d->o->workers);
 		for (int i = 0; i < d->o->workers; i++) {
@@ -441,6 +477,13 @@ static int start(struct daemon *d, struct cfg *cfg, sigset_t *mask)
 				   .queue_limit = o->queue_limit, .sndbuf = (int)o->sndbuf });
 	pipe_set_accel(o->fastpath ? PIPE_ACCEL_KERNEL : PIPE_ACCEL_SPLICE);
 	pipe_set_test_delay(o->test_pair_delay_ms);
+	/* before services_build, which takes cfg over */
+	if (cfg->metrics.addr &&
+	    metrics_http_start(d->loop, &cfg->metrics, &d->st, err, sizeof(err))) {
+		fprintf(stderr, "relayd: %s\n", err);
+		cfg_free(cfg);
+		return 1;
+	}
 	rc = services_build(cfg, NULL, o->workers, &d->services, err, sizeof(err));
 	if (rc) {
 		/* a service's options are configuration (exit 2); a port in use is not */
@@ -506,13 +549,28 @@ int main(int argc, char **argv)
 		printf("relayd %s\n", RELAYD_VERSION);
 		return 0;
 	}
+	rc = add_metrics_source(&o);
+	if (rc)
+		return rc;
 	d.src = (struct cfg_sources){ o.C, o.nC, o.L, o.nL, o.F, o.nF };
-	if (o.output)
-		return print_config(&d);
+	if (o.output) {
+		rc = print_config(&d);
+		free(o.metrics_src);
+		return rc;
+	}
 	if (load_config(&d, &cfg, err, sizeof(err)) || setup_logging(cfg, o.debug, err, sizeof(err))) {
 		fprintf(stderr, "relayd: %s\n", err);
 		cfg_free(cfg);
+		free(o.metrics_src);
 		return EXIT_USAGE;
+	}
+	if (o.check) {
+		printf("relayd: configuration valid: %zu service(s), %zu chain(s)%s%s\n",
+		       cfg->n_services, cfg->n_chains, cfg->metrics.addr ? ", metrics on " : "",
+		       cfg->metrics.addr ? cfg->metrics.addr : "");
+		cfg_free(cfg);
+		free(o.metrics_src);
+		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);       /* splice(2) to a closed socket raises it */
 	sigemptyset(&mask);
@@ -529,9 +587,12 @@ int main(int argc, char **argv)
 	}
 	rc = start(&d, cfg, &mask);
 	if (!rc) {
+		/* listeners bound, the fast path loaded or its fallback decided */
+		metrics_http_set_ready(true);
 		sdnotify_ready();
 		loop_run(d.loop);
 	}
 	shutdown_all(&d);
+	free(o.metrics_src);
 	return rc;
 }

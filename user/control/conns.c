@@ -10,6 +10,8 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "control/metrics.h"
+#include "net/stream.h"
 #include "net/loop.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -65,6 +67,19 @@ void conns_set_client(struct conn_info *ci, const char *client)
 	pthread_mutex_unlock(&g_lock);
 }
 
+void conns_set_local(struct conn_info *ci, struct stream *client)
+{
+	struct sockaddr_storage ss;
+	char text[NET_ADDRSTRLEN];
+
+	if (stream_local_addr(client, &ss))
+		return;
+	net_format_sockaddr((const struct sockaddr *)&ss, text, sizeof(text));
+	pthread_mutex_lock(&g_lock);
+	util_strcpy(ci->local, sizeof(ci->local), text);
+	pthread_mutex_unlock(&g_lock);
+}
+
 void conns_set_user(struct conn_info *ci, const char *user)
 {
 	pthread_mutex_lock(&g_lock);
@@ -74,7 +89,10 @@ void conns_set_user(struct conn_info *ci, const char *user)
 
 void conns_set_path(struct conn_info *ci, enum conn_path p)
 {
-	atomic_store(&ci->path, p);
+	int was = atomic_exchange(&ci->path, p);
+
+	if (was == CONN_PATH_HANDSHAKE && p != CONN_PATH_HANDSHAKE && p != CONN_PATH_CLOSING)
+		metrics_handshake_done(loop_clock_ms() - ci->start_mono_ms);
 }
 
 void conns_set_error(struct conn_info *ci, const char *fmt, ...)
@@ -105,10 +123,14 @@ void conns_done(struct conn_info *ci)
 	uint64_t up = atomic_load(&ci->up_user) + atomic_load(&ci->up_kernel);
 	uint64_t down = atomic_load(&ci->down_user) + atomic_load(&ci->down_kernel);
 	struct log_ctx lc = { .kind = "handler", .service = ci->service, .remote = ci->client,
+			      .local = ci->local[0] ? ci->local : NULL,
 			      .user = ci->user[0] ? ci->user : NULL,
 			      .dst = ci->target[0] ? ci->target : NULL };
+	uint64_t ms = loop_clock_ms() - ci->start_mono_ms;
 	struct log_num nums[] = {
-		{ "duration_ms", (int64_t)(loop_clock_ms() - ci->start_mono_ms) },
+		/* GOST logs a Go time.Duration, which encodes as nanoseconds */
+		{ "duration", (int64_t)(ms * 1000000u) },
+		{ "duration_ms", (int64_t)ms },
 		{ "inputBytes", (int64_t)up },
 		{ "outputBytes", (int64_t)down },
 	};
@@ -123,8 +145,9 @@ void conns_done(struct conn_info *ci)
 	pthread_mutex_unlock(&g_lock);
 	atomic_fetch_sub(&g_active, 1);
 	atomic_fetch_add(&g_closed, 1);
+	metrics_conn_done(ci->service, up, down);
 	if (log_enabled(LOG_INFO))
-		log_write(LOG_INFO, &lc, nums, 3, "%s >-< %s%s%s (%s)", ci->client,
+		log_write(LOG_INFO, &lc, nums, ARRAY_SIZE(nums), "%s >-< %s%s%s (%s)", ci->client,
 			  ci->target[0] ? ci->target : "-", ci->error[0] ? ": " : "", ci->error,
 			  conns_path_name(atomic_load(&ci->path)));
 	free(ci);

@@ -26,6 +26,7 @@ struct conn_info {
 	char service[64];
 	char proto[16];                 /* "relay", "tcp", "http", "socks5", ... */
 	char client[NET_ADDRSTRLEN];
+	char local[NET_ADDRSTRLEN];     /* the accepted socket's own address ("" unknown) */
 	char user[64];
 	char target[300];
 	char stack[128];                /* transport stack of the client and upstream sides */
@@ -58,6 +59,10 @@ struct conns_totals {
 struct conn_info *conns_new(const char *service, const char *proto, const struct sockaddr *client);
 void conns_set_target(struct conn_info *ci, const char *target);
 void conns_set_user(struct conn_info *ci, const char *user);
+/* The local address of the socket at the bottom of client's stack (GOST's
+ * "local" log field); left empty when the stack cannot tell. */
+struct stream;
+void conns_set_local(struct conn_info *ci, struct stream *client);
 /* For a peer known only as text (the address in a BIND stream's header). */
 void conns_set_client(struct conn_info *ci, const char *client);
 void conns_set_path(struct conn_info *ci, enum conn_path p);

@@ -15,43 +15,20 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "control/oneshot_srv.h"
 #include "net/loop.h"
 #include "relayd/ctl_proto.h"
 
 #define CTL_TIMEOUT_MS 10000
 
-struct ctl_client {
-	struct loop_io io;
-	struct loop_timer timer;
-	char in[CTL_MAX_REQUEST];
-	size_t in_len;
-	char *out;
-	size_t out_len, out_off;
-	struct ctl_client *next, **pprev;
-};
-
 static struct {
-	struct loop *loop;
-	struct loop_io lio;
+	struct oneshot_srv srv;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	const struct ctl_cmd *cmds;
 	size_t n;
-	struct ctl_client *clients;
-} g = { .lio = { .fd = -1 } };
+} g;
 
 static const struct log_ctx lc = { .kind = "control" };
-
-static void client_free(struct ctl_client *c)
-{
-	loop_io_stop(g.loop, &c->io);
-	loop_timer_stop(g.loop, &c->timer);
-	close(c->io.fd);
-	*c->pprev = c->next;
-	if (c->next)
-		c->next->pprev = c->pprev;
-	free(c->out);
-	free(c);
-}
 
 static char *dispatch(const char *line)
 {
@@ -96,88 +73,26 @@ static char *dispatch(const char *line)
 	return out;
 }
 
-static void client_cb(struct loop_io *io, uint32_t events)
+/* One request line in, one reply line out. */
+static int handle(struct oneshot_srv *srv, char *in, size_t len, bool full, char **out,
+		  size_t *out_len)
 {
-	struct ctl_client *c = CONTAINER_OF(io, struct ctl_client, io);
-	char *nl;
+	char *nl = strchr(in, '\n');
 
-	(void)events;
-	if (!c->out) {
-		ssize_t r = recv(io->fd, c->in + c->in_len, sizeof(c->in) - 1 - c->in_len, 0);
-
-		if (r < 0 && errno == EAGAIN)
-			return;
-		if (r <= 0) {
-			client_free(c);
-			return;
-		}
-		c->in_len += (size_t)r;
-		c->in[c->in_len] = 0;
-		nl = strchr(c->in, '\n');
-		if (!nl) {
-			if (c->in_len == sizeof(c->in) - 1) {
-				log_warn(&lc, "request longer than %d bytes; closing", CTL_MAX_REQUEST);
-				client_free(c);
-			}
-			return;
-		}
-		*nl = 0;
-		c->out = dispatch(c->in);
-		if (!c->out) {
-			client_free(c);
-			return;
-		}
-		c->out_len = strlen(c->out);
-		c->out[c->out_len++] = '\n';    /* replaces the NUL: length is tracked */
-		if (loop_io_set(g.loop, io, EPOLLOUT)) {
-			client_free(c);
-			return;
-		}
+	(void)srv;
+	(void)len;
+	if (!nl) {
+		if (full)
+			log_warn(&lc, "request longer than %d bytes; closing", CTL_MAX_REQUEST);
+		return full ? -1 : 0;
 	}
-	while (c->out_off < c->out_len) {
-		ssize_t w = send(io->fd, c->out + c->out_off, c->out_len - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (w < 0) {
-			if (errno != EAGAIN)
-				client_free(c);
-			return;
-		}
-		c->out_off += (size_t)w;
-	}
-	client_free(c);
-}
-
-static void client_timeout(struct loop_timer *t)
-{
-	client_free(CONTAINER_OF(t, struct ctl_client, timer));
-}
-
-static void accept_cb(struct loop_io *io, uint32_t events)
-{
-	(void)events;
-	for (;;) {
-		int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct ctl_client *c;
-
-		if (fd < 0)
-			return;
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		loop_io_init(&c->io, fd, client_cb);
-		loop_timer_init(&c->timer, client_timeout);
-		c->next = g.clients;
-		if (g.clients)
-			g.clients->pprev = &c->next;
-		c->pprev = &g.clients;
-		g.clients = c;
-		loop_timer_start(g.loop, &c->timer, CTL_TIMEOUT_MS);
-		if (loop_io_set(g.loop, &c->io, EPOLLIN))
-			client_free(c);
-	}
+	*nl = 0;
+	*out = dispatch(in);
+	if (!*out)
+		return -1;
+	*out_len = strlen(*out);
+	(*out)[(*out_len)++] = '\n';   /* replaces the NUL: length is tracked */
+	return 1;
 }
 
 static void mkdir_parent(const char *path)
@@ -227,15 +142,16 @@ int ctl_server_start(struct loop *l, const char *path, const struct ctl_cmd *cmd
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0600) || listen(fd, 64))
 		goto fail_errno;
-	g.loop = l;
 	g.cmds = cmds;
 	g.n = n;
 	util_strcpy(g.path, sizeof(g.path), path);
-	loop_io_init(&g.lio, fd, accept_cb);
-	e = loop_io_set(l, &g.lio, EPOLLIN);
+	g.srv = (struct oneshot_srv){ .max_request = CTL_MAX_REQUEST - 1, .timeout_ms = CTL_TIMEOUT_MS,
+				      .handle = handle, .what = "control" };
+	e = oneshot_srv_start(&g.srv, l, fd);
 	if (e) {
-		errno = -e;
-		goto fail_errno;
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(-e));
+		unlink(path);
+		return e;
 	}
 	return 0;
 fail_errno:
@@ -248,12 +164,8 @@ fail_errno:
 
 void ctl_server_stop(void)
 {
-	if (g.lio.fd < 0)
+	if (!oneshot_srv_running(&g.srv))
 		return;
-	while (g.clients)
-		client_free(g.clients);
-	loop_io_stop(g.loop, &g.lio);
-	close(g.lio.fd);
-	g.lio.fd = -1;
+	oneshot_srv_stop(&g.srv);
 	unlink(g.path);
 }

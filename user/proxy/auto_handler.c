@@ -637,6 +637,7 @@ static void auto_accept(struct service *svc, struct worker *w, struct stream *cl
 		service_put(svc);
 		return;
 	}
+	conns_set_local(s->ci, client);
 	s->lc.kind = "handler";
 	s->lc.service = svc->cfg->name;
 	s->lc.remote = s->ci->client;

@@ -111,6 +111,7 @@ static void fwd_accept(struct service *svc, struct worker *w, struct stream *cli
 		service_put(svc);
 		return;
 	}
+	conns_set_local(s->ci, client);
 	loop_obj_add(w->loop, &s->obj, close_obj);
 	loop_obj_tag(&s->obj, s->ci->id);
 	if (svc->cfg->forwarder.n_nodes) {

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "control/conns.h"
+#include "control/metrics.h"
 #include "fastpath/fp.h"
 #include "net/loop.h"
 #include "net/stream.h"
@@ -204,6 +205,8 @@ static bool try_accelerate(struct pipe *p)
 				return false;   /* still streaming in: next round */
 		}
 	}
+	if (g_accel == PIPE_ACCEL_KERNEL && !kernel)
+		metrics_fallback(METRICS_FB_BPF_UNAVAILABLE);
 	if (g_test_delay_ms)
 		usleep(g_test_delay_ms * 1000u);
 	for (int i = 0; i < 2; i++) {
@@ -215,6 +218,7 @@ static bool try_accelerate(struct pipe *p)
 		err = fp_adopt(fd[0], fd[1], p->ci, lo);
 		if (!err)
 			goto handed_over;
+		metrics_fallback(METRICS_FB_REFUSED);
 		{
 			struct log_ctx lc = { .kind = "fastpath", .service = p->ci->service };
 
@@ -227,6 +231,7 @@ static bool try_accelerate(struct pipe *p)
 	if (!err)
 		goto handed_over;
 	p->accel_failed = true;
+	metrics_fallback(METRICS_FB_SPLICE_FAILED);
 	for (int i = 0; i < 2; i++)
 		give_buf(&p->d[i], &lo[i]);
 	p->s[0] = tcp_stream_new(p->loop, fd[0]);
@@ -307,6 +312,8 @@ int pipe_start(struct stream *client, struct stream *target, struct conn_info *c
 	p->s[1] = target;
 	p->ci = ci;
 	conns_set_path(ci, CONN_PATH_USER);
+	if (g_accel == PIPE_ACCEL_KERNEL && (stream_raw_fd(client) < 0 || stream_raw_fd(target) < 0))
+		metrics_fallback(METRICS_FB_TRANSPORT);
 	if (o)
 		p->flush_after = o->flush_client_after;
 	for (int i = 0; o && i < 2; i++) {

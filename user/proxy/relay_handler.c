@@ -421,6 +421,7 @@ static void relay_accept(struct service *svc, struct worker *w, struct stream *c
 		service_put(svc);
 		return;
 	}
+	conns_set_local(s->ci, client);
 	s->lc.kind = "handler";
 	s->lc.service = svc->cfg->name;
 	s->lc.remote = s->ci->client;

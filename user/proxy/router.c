@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "config/config.h"
+#include "control/metrics.h"
 #include "net/addr.h"
 #include "net/dial.h"
 #include "net/loop.h"
@@ -206,6 +207,7 @@ static void finish(struct route *rt, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(err, sizeof(err), fmt, ap);
 		va_end(ap);
+		metrics_chain_error(router_name(rt->r));
 	} else {
 		s = rt->s;
 		rt->s = NULL;
