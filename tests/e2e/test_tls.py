@@ -24,7 +24,7 @@ def s_client(port, *args, timeout=20):
     return r.returncode, r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
 
 
-def curl_sha(url, *args, timeout=600):
+def curl_sha(url, *args, timeout=180):
     """Stream curl's output into sha256; returns (digest, length, returncode, stderr)."""
     p = subprocess.Popen(["curl", "-sS", "--max-time", str(timeout), *args, url],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
