@@ -154,8 +154,9 @@ def test_client_certificates_required_by_ca_file(procs, origin):
 
 
 @pytest.mark.parametrize("hops", [("relay+tls", "relay"), ("relay", "relay+tls"),
-                                  ("relay+tls", "relay+tls")])
-def test_multi_hop_chains_mixing_tls_and_tcp(procs, origin, hops):
+                                  ("relay+tls", "relay+tls"), ("relay+wss", "relay+tls"),
+                                  ("relay+ws", "relay+wss"), ("relay", "relay+ws")])
+def test_multi_hop_chains_mixing_data_channels(procs, origin, hops):
     a, b, lport = free_port(), free_port(), free_port()
     procs.relayd("-L", f"{hops[0]}://:{a}", name="hop-a")
     procs.relayd("-L", f"{hops[1]}://:{b}", name="hop-b")

@@ -107,6 +107,17 @@ def frame(payload, length=None, masked=True):
     return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
 
 
+
+def after_upgrade(port, data):
+    """Upgrade, send data as the first frame(s); returns (response head, all that follows)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(upgrade())
+        resp = b""
+        while b"\r\n\r\n" not in resp:
+            resp += s.recv(4096)
+        s.sendall(data)
+        return resp, rw.read_all(s)
+
 def test_tls_port_bad_input(procs, origin):
     b = Busy(procs, origin, "relay+tls")
     # a plain HTTP request: OpenSSL's alert at most, then the close
@@ -143,27 +154,13 @@ def test_ws_port_bad_input(procs, origin):
     assert exchange(b.sport, upgrade() + frame(b"early")) == b""
     b.wait_log("client sent data before handshake is complete")
     # a frame announcing 1 TiB: Close 1009 (message too big), then the close
-    s = socket.create_connection(("127.0.0.1", b.sport), timeout=10)
-    with s:
-        s.sendall(upgrade())
-        resp = b""
-        while b"\r\n\r\n" not in resp:
-            resp += s.recv(4096)
-        assert resp.startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
-        assert b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" in resp
-        s.sendall(frame(b"x" * 100, length=1 << 40))
-        out = rw.read_all(s)
+    resp, out = after_upgrade(b.sport, frame(b"x" * 100, length=1 << 40))
+    assert resp.startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
+    assert b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" in resp
     assert out[:4] == b"\x88\x02\x03\xf1", out           # Close, code 1009
     b.wait_log("bytes over the limit of 67108864 (close 1009)")
     # an unmasked client frame: Close 1002 (protocol error)
-    s = socket.create_connection(("127.0.0.1", b.sport), timeout=10)
-    with s:
-        s.sendall(upgrade())
-        resp = b""
-        while b"\r\n\r\n" not in resp:
-            resp += s.recv(4096)
-        s.sendall(frame(b"unmasked", masked=False))
-        out = rw.read_all(s)
+    _, out = after_upgrade(b.sport, frame(b"unmasked", masked=False))
     assert out[:4] == b"\x88\x02\x03\xea", out           # Close, code 1002
     b.wait_log("incorrect mask flag (close 1002)")
     # stalled in the middle of the request

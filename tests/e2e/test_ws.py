@@ -42,18 +42,6 @@ def test_curl_through_a_ws_chain_big_transfer(procs, origin, scheme):
         rd.wait_idle()
 
 
-@pytest.mark.parametrize("hops", [("relay+wss", "relay+tls"), ("relay+ws", "relay+wss"),
-                                  ("relay", "relay+ws")])
-def test_multi_hop_chains_mixing_ws_wss_tls_tcp(procs, origin, hops):
-    a, b, lport = free_port(), free_port(), free_port()
-    procs.relayd("-L", f"{hops[0]}://:{a}", name="hop-a")
-    procs.relayd("-L", f"{hops[1]}://:{b}", name="hop-b")
-    client = procs.relayd("-L", f":{lport}", "-F", f"{hops[0]}://127.0.0.1:{a}",
-                          "-F", f"{hops[1]}://127.0.0.1:{b}", name="client")
-    fetch_ok(origin, lport, 16 * MiB)
-    client.wait_idle()
-
-
 def test_path_metadata_on_both_ends(procs, origin):
     sport, good, bad = free_port(), free_port(), free_port()
     server = procs.relayd("-L", f"relay+ws://:{sport}?path=/tunnel", name="server")
